@@ -1,0 +1,43 @@
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: local
+short_description: Run tasks on the controller through a persistent Mitogen interpreter
+description:
+  - Runs tasks on the control node, like M(ansible.builtin.local), but through one persistent Python
+    interpreter per become account that keeps module code cached between tasks.
+  - Used automatically for C(local) connections while a C(velocity.mitogen) strategy runs.
+author:
+  - velocity.mitogen contributors
+version_added: 0.1.0
+extends_documentation_fragment:
+  - velocity.mitogen._connection
+notes:
+  - Needs one of the C(velocity.mitogen) strategies, which run the connection multiplexer.
+"""
+
+EXAMPLES = r"""
+- name: Run a play on the controller
+  hosts: localhost
+  connection: local
+  strategy: velocity.mitogen.linear
+  tasks:
+    - ansible.builtin.ping:
+"""
+
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnectionBase
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._hops import local_hop
+
+
+class Connection(MitogenConnectionBase):
+    """Local connection through a persistent Mitogen interpreter."""
+
+    transport = 'local'
+    via_sh = True
+
+    def _first_hop(self, python):
+        return local_hop(python)

@@ -1,0 +1,99 @@
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Target side: files written so that a reader never sees a truncated file.
+
+This module util is PRIVATE to the collection. It runs inside the persistent
+interpreter on the target and imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def write_file(path, data, mode=None):
+    """Write ``data`` to ``path`` through a hidden temp file, fsync and rename."""
+    directory = os.path.dirname(path) or '.'
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.part', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as fp:
+            fp.write(data)
+            fp.flush()
+            os.fsync(fp.fileno())
+        if mode is None:
+            # mkstemp creates 0600; match what a plain open() would have made.
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_file(path):
+    with open(path, 'rb') as fp:
+        return fp.read()
+
+
+_uploads = {}
+
+
+def begin_upload(path):
+    """Start a streamed upload into a hidden temp file beside ``path``."""
+    directory = os.path.dirname(path) or '.'
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.part', dir=directory)
+    token = tmp
+    _uploads[token] = (os.fdopen(fd, 'wb'), path)
+    return token
+
+
+def upload_chunk(token, data):
+    _uploads[token][0].write(data)
+
+
+def finish_upload(token, mode=None):
+    fp, path = _uploads.pop(token)
+    try:
+        fp.flush()
+        os.fsync(fp.fileno())
+        fp.close()
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(token, mode)
+        os.rename(token, path)
+    except BaseException:
+        abort_upload(token, fp)
+        raise
+
+
+def abort_upload(token, fp=None):
+    entry = _uploads.pop(token, None)
+    fp = fp or (entry and entry[0])
+    if fp is not None:
+        try:
+            fp.close()
+        except OSError:
+            pass
+    try:
+        os.unlink(token)
+    except OSError:
+        pass
+
+
+def file_size(path):
+    return os.stat(path).st_size
+
+
+def read_chunk(path, offset, size):
+    with open(path, 'rb') as fp:
+        fp.seek(offset)
+        return fp.read(size)

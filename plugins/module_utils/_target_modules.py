@@ -1,0 +1,151 @@
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Target side: run new-style Python modules inside the persistent interpreter.
+
+This module util is PRIVATE to the collection. It mirrors what ansible-core's
+AnsiballZ wrapper and ``_ansiballz._loader`` do in a fresh process, but keeps the
+compiled module and its module_utils cached between tasks, and puts back the
+process state a module may change (environment, cwd, umask, stdio, argv and the
+module_utils globals that collect warnings).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import types
+
+_code_cache = {}
+
+# A Mitogen child runs its bootstrap without a __main__ module; module_utils import it.
+sys.modules.setdefault('__main__', types.ModuleType('__main__'))
+
+
+class _Captured(io.TextIOWrapper):
+    def __init__(self):
+        super(_Captured, self).__init__(io.BytesIO(), encoding='utf-8', errors='surrogateescape', write_through=True)
+
+    def getvalue(self):
+        self.flush()
+        return self.buffer.getvalue()
+
+
+def has_code(key):
+    return key in _code_cache
+
+
+def _compile(key, path, source):
+    code = _code_cache.get(key)
+    if code is None:
+        code = compile(source, path, 'exec', dont_inherit=True)
+        _code_cache[key] = code
+    return code
+
+
+def _reset_module_utils_globals():
+    """Clear state that module_utils keeps per process, as a fresh process would have it."""
+    basic = sys.modules.get('ansible.module_utils.basic')
+    if basic is not None:
+        basic._ANSIBLE_ARGS = None
+        basic._ANSIBLE_PROFILE = None
+        if hasattr(basic, '_PARSED_MODULE_ARGS'):
+            basic._PARSED_MODULE_ARGS = None
+    warnings = sys.modules.get('ansible.module_utils.common.warnings')
+    if warnings is not None:
+        for name in ('_global_warnings', '_global_deprecations'):
+            value = getattr(warnings, name, None)
+            if hasattr(value, 'clear'):
+                value.clear()
+
+
+def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=None, chdir=None, extensions=None):
+    """Run one module as ``__main__``; return its rc, stdout and stderr like a process would.
+
+    ``source`` is None when the caller believes the code is cached here; if it is
+    not (a recycled interpreter), ``{'need_source': True}`` asks for it.
+    """
+    if key not in _code_cache and source is None:
+        return {'need_source': True}
+    code = _compile(key, path, source)
+
+    from ansible.module_utils import basic
+    from ansible.module_utils._internal._ansiballz import _loader
+
+    saved_env = dict(os.environ)
+    saved_cwd = None
+    try:
+        saved_cwd = os.getcwd()
+    except OSError:
+        for candidate in (os.path.expanduser('~'), '/'):
+            try:
+                os.chdir(candidate)
+                saved_cwd = candidate
+                break
+            except OSError:
+                pass
+    saved_umask = os.umask(0o022)
+    os.umask(saved_umask)
+    saved_stdio = sys.stdin, sys.stdout, sys.stderr
+    saved_argv = sys.argv
+    saved_main = sys.modules.get('__main__')
+    stdout, stderr = _Captured(), _Captured()
+    rc = 0
+    try:
+        _reset_module_utils_globals()
+        if env:
+            os.environ.update(env)
+        if chdir:
+            os.chdir(chdir)
+        sys.stdin = io.TextIOWrapper(io.BytesIO(b''), encoding='utf-8')
+        sys.stdout, sys.stderr = stdout, stderr
+        sys.argv = [path]
+        basic._ANSIBLE_ARGS = json_params.encode('utf-8')
+        basic._ANSIBLE_PROFILE = profile
+        if secrets:
+            from ansible.module_utils import secrets as _secrets  # ansible-core >= 2.22
+            for secret in secrets:
+                _secrets._secret_masker.register_secret_text(secret)
+        main = types.ModuleType('__main__')
+        main.__file__ = path
+        main.__package__ = fqn.rpartition('.')[0]
+        main.__builtins__ = __builtins__
+        main._module_fqn = fqn
+        main._modlib_path = os.path.dirname(path)
+        sys.modules['__main__'] = main
+        try:
+            try:
+                if extensions:
+                    import importlib
+                    for extension, args in extensions.items():
+                        importlib.import_module('ansible.module_utils._internal._ansiballz._extensions.' + extension).run(args)
+                exec(code, main.__dict__)
+                raise RuntimeError('New-style module did not handle its own exit.')
+            except SystemExit:
+                raise
+            except Exception as ex:
+                _loader._handle_exception(ex, profile)
+        except SystemExit as exc:
+            if exc.code is None:
+                rc = 0
+            elif isinstance(exc.code, int):
+                rc = exc.code
+            else:
+                stderr.write('%s\n' % (exc.code,))
+                rc = 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_stdio
+        sys.argv = saved_argv
+        if saved_main is not None:
+            sys.modules['__main__'] = saved_main
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.umask(saved_umask)
+        if saved_cwd is not None:
+            try:
+                os.chdir(saved_cwd)
+            except OSError:
+                pass
+        _reset_module_utils_globals()
+    return {'rc': rc, 'stdout': stdout.getvalue(), 'stderr': stderr.getvalue()}

@@ -1,0 +1,91 @@
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""How an action runs a module over a velocity.mitogen connection.
+
+This plugin util is PRIVATE to the collection. New-style Python modules run in
+the persistent interpreter from cached code: no AnsiballZ zip, no temp dir, one
+request to the multiplexer and one roundtrip to the target. Other module styles
+and async tasks take ansible-core's own path, over our connection's
+exec_command/put_file.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible import constants as C
+from ansible.module_utils.common.text.converters import to_text
+from ansible.utils.display import Display
+
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hops
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnectionBase
+
+display = Display()
+_style_cache: dict[str, tuple[float, str]] = {}
+
+
+def carries(action: t.Any, wrap_async: bool) -> bool:
+    return isinstance(action._connection, MitogenConnectionBase) and not wrap_async and not action._task.async_val
+
+
+def should_become(action: t.Any) -> bool:
+    """Whether a sudoable command would be run with become: ActionBase._low_level_execute_command's test."""
+    if not action._connection.become:
+        return False
+    ruser = action._get_remote_user()
+    buser = action.get_become_option('become_user')
+    return bool(C.BECOME_ALLOW_SAME_USER or (buser != ruser or not any((ruser, buser))))
+
+
+def _module_style(path: str) -> tuple[str, bytes | None]:
+    with open(path, 'rb') as fp:
+        source = fp.read()
+    return _ansible_compat.module_style(source), source
+
+
+def execute_module(action: t.Any, original: t.Callable, module_name: str | None, module_args: dict | None,
+                   tmp: t.Any, task_vars: dict | None, persist_files: bool, delete_remote_tmp: t.Any,
+                   wrap_async: bool, ignore_unknown_opts: bool) -> dict:
+    def stock() -> dict:
+        return original(action, module_name=module_name, module_args=module_args, tmp=tmp, task_vars=task_vars,
+                        persist_files=persist_files, delete_remote_tmp=delete_remote_tmp, wrap_async=wrap_async,
+                        ignore_unknown_opts=ignore_unknown_opts)
+
+    if task_vars is None:
+        task_vars = {}
+    name = module_name if module_name is not None else action._task.action
+    args = module_args if module_args is not None else action._task.args
+    module_path = _ansible_compat.resolve_module(action, name)
+    style, source = _module_style(module_path)
+    if style != 'python' or C.DEFAULT_KEEP_REMOTE_FILES:
+        return stock()
+
+    action._update_module_args(name, args, task_vars, ignore_unknown_opts=ignore_unknown_opts)
+    interpreter = _ansible_compat.python_interpreter(action, task_vars)
+    display.vvv('Using module file %s' % module_path)
+    action._used_interpreter = '#!' + interpreter
+
+    environment: dict[str, t.Any] = {}
+    action._compute_environment_string(environment)
+    profile = _ansible_compat.serialization_profile(source, module_path)
+    json_params = _ansible_compat.encode_module_params(args, profile)
+    connection = action._connection
+    chdir = None
+    if connection.transport == 'local':
+        chdir = to_text(action._loader.get_basedir())
+    raw = connection.request(
+        'run_module',
+        spec=connection.spec(should_become(action), interpreter),
+        module_path=_hops.plain(module_path),
+        fqn=_ansible_compat.module_fqn(name, module_path),
+        json_params=json_params,
+        profile=profile,
+        env={_hops.plain(k): _hops.plain(str(v)) for k, v in environment.items()},
+        secrets=_ansible_compat.secrets_in(json_params),
+        chdir=_hops.plain(chdir),
+    )
+    out = to_text(raw['stdout'], errors='surrogate_then_replace')
+    err = to_text(raw['stderr'], errors='surrogate_then_replace')
+    res = dict(rc=raw['rc'], stdout=out, stdout_lines=out.splitlines(), stderr=err, stderr_lines=err.splitlines())
+    return _ansible_compat.finish_module_result(action, res, profile)

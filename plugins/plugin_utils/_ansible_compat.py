@@ -1,0 +1,246 @@
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every ansible-core internal this collection touches, one function each.
+
+This plugin util is PRIVATE to the collection. Nothing else in the collection
+reaches into ansible-core's private names or patches its classes: when a new
+ansible-core line changes an internal, this is the only file to adapt. Each
+function says which internal it uses and is guarded by the version check below.
+
+Monkey-patches (installed by :func:`install_hooks`, only while one of our
+strategies runs):
+
+1. ``connection_loader.get_with_context`` (instance attribute of the shared
+   ``PluginLoader``): maps ``ssh``/``smart``/``local`` and their builtin FQCNs
+   to ``velocity.mitogen.ssh``/``local``, so tasks are carried by our plugins
+   while other connection types keep working on the stock path.
+2. ``ActionBase._execute_module``: new-style Python modules on our connections
+   run in the persistent interpreter; everything else falls through to stock.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from ansible.release import __version__ as _ANSIBLE_VERSION_TEXT
+
+ANSIBLE_VERSION: tuple[int, int] = tuple(int(p) for p in _ANSIBLE_VERSION_TEXT.split('.')[:2])  # type: ignore[assignment]
+SUPPORTED = ((2, 19), (2, 22))
+
+REDIRECTS = {
+    'ssh': 'velocity.mitogen.ssh',
+    'smart': 'velocity.mitogen.ssh',
+    'ansible.builtin.ssh': 'velocity.mitogen.ssh',
+    'ansible.legacy.ssh': 'velocity.mitogen.ssh',
+    'local': 'velocity.mitogen.local',
+    'ansible.builtin.local': 'velocity.mitogen.local',
+    'ansible.legacy.local': 'velocity.mitogen.local',
+}
+
+
+class UnsupportedAnsibleVersion(Exception):
+    pass
+
+
+def check_version() -> None:
+    if ANSIBLE_VERSION < SUPPORTED[0]:
+        raise UnsupportedAnsibleVersion(
+            'velocity.mitogen needs ansible-core >= %d.%d, this is %s'
+            % (SUPPORTED[0] + (_ANSIBLE_VERSION_TEXT,))
+        )
+
+
+_installed = False
+
+
+def install_hooks() -> None:
+    """Install the two patches listed in the module docstring; idempotent."""
+    global _installed
+    if _installed:
+        return
+    check_version()
+    _patch_connection_loader()
+    _patch_action_base()
+    _installed = True
+
+
+def _patch_connection_loader() -> None:
+    # Internal: ansible.plugins.loader.connection_loader.get_with_context, which
+    # TaskExecutor._get_connection and the reset_connection meta task call
+    # (2.19-2.22: same signature (name, *args, **kwargs)).
+    from ansible.plugins.loader import connection_loader
+
+    original = connection_loader.get_with_context
+
+    def get_with_context(name, *args, **kwargs):
+        return original(REDIRECTS.get(name, name), *args, **kwargs)
+
+    get_with_context.__wrapped__ = original  # type: ignore[attr-defined]
+    connection_loader.get_with_context = get_with_context
+
+
+def _patch_action_base() -> None:
+    # Internal: ActionBase._execute_module (2.19-2.22: same keyword arguments).
+    from ansible.plugins.action import ActionBase
+    from ansible_collections.velocity.mitogen.plugins.plugin_utils import _action
+
+    original = ActionBase._execute_module
+    if getattr(original, '_velocity_mitogen', False):
+        return
+
+    def _execute_module(self, module_name=None, module_args=None, tmp=None, task_vars=None, persist_files=False,
+                        delete_remote_tmp=None, wrap_async=False, ignore_unknown_opts=False):
+        if _action.carries(self, wrap_async):
+            return _action.execute_module(self, original, module_name, module_args, tmp, task_vars, persist_files,
+                                          delete_remote_tmp, wrap_async, ignore_unknown_opts)
+        return original(self, module_name=module_name, module_args=module_args, tmp=tmp, task_vars=task_vars,
+                        persist_files=persist_files, delete_remote_tmp=delete_remote_tmp, wrap_async=wrap_async,
+                        ignore_unknown_opts=ignore_unknown_opts)
+
+    _execute_module._velocity_mitogen = True  # type: ignore[attr-defined]
+    ActionBase._execute_module = _execute_module
+
+
+# -- module building blocks --------------------------------------------------
+
+
+def module_style(b_source: bytes) -> str:
+    """Classify module source exactly as module_common._find_module_utils does."""
+    # Internal: module_common markers REPLACER, REPLACER_JSONARGS, NEW_STYLE_PYTHON_MODULE_RE, _is_binary.
+    from ansible.executor import module_common as mc
+    from ansible_collections.velocity.mitogen.plugins.plugin_utils import _planner
+    return _planner.detect_style(
+        b_source,
+        replacer=mc.REPLACER,
+        replacer_windows=mc.REPLACER_WINDOWS,
+        replacer_jsonargs=mc.REPLACER_JSONARGS,
+        new_style_re=mc.NEW_STYLE_PYTHON_MODULE_RE,
+    )
+
+
+def module_fqn(module_name: str, module_path: str) -> str:
+    # Internal: module_common._get_ansible_module_fqn (2.19-2.22).
+    from ansible.executor import module_common as mc
+    try:
+        return mc._get_ansible_module_fqn(module_path)
+    except ValueError:
+        return 'ansible.legacy.%s' % module_name
+
+
+def serialization_profile(b_source: bytes, module_path: str) -> str:
+    """The module's JSON profile: 'legacy' unless experimental module METADATA is on."""
+    # Internal: config _MODULE_METADATA, module_common._compile_module_ast/_get_module_metadata.
+    from ansible import constants as C
+    if not C.config.get_config_value('_MODULE_METADATA'):
+        return 'legacy'
+    from ansible.executor import module_common as mc
+    return mc._get_module_metadata(mc._compile_module_ast(module_path, b_source)).serialization_profile
+
+
+def encode_module_params(module_args: dict, profile: str) -> str:
+    # Public-ish: ansible.module_utils.common.json.get_module_encoder.
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+    encoder = get_module_encoder(profile, Direction.CONTROLLER_TO_MODULE)
+    return json.dumps(dict(ANSIBLE_MODULE_ARGS=module_args), cls=encoder)
+
+
+def secrets_in(encoded_params: str) -> list[str] | None:
+    """Secrets the AnsiballZ wrapper would register on the target (ansible-core >= 2.22)."""
+    if ANSIBLE_VERSION < (2, 22):
+        return None
+    # Internal: ansible.module_utils.secrets._secret_masker.secrets_in_json (2.22).
+    from ansible.module_utils import secrets as _secrets  # pylint: disable=import-error,no-name-in-module
+    found = _secrets._secret_masker.secrets_in_json(encoded_params)
+    return sorted(str(s) for s in found) or None
+
+
+def python_interpreter(action: t.Any, task_vars: dict) -> str:
+    """The Python a module of this task runs with, discovering it as stock does.
+
+    Mirrors ActionBase._configure_module's discovery retry, including the
+    discovered_interpreter_python fact handed back in the result.
+    """
+    # Internal: module_common._get_shebang, interpreter_discovery (2.19-2.22).
+    from ansible.executor import module_common as mc
+    from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError, discover_interpreter
+
+    if action._task.delegate_to:
+        use_vars = task_vars.get('ansible_delegated_vars')[action._task.delegate_to]
+    else:
+        use_vars = task_vars
+    remote_is_local = bool(getattr(action._connection, '_remote_is_local', False))
+    for _dummy in (1, 2):
+        try:
+            _shebang, interpreter = mc._get_shebang('/usr/bin/python', use_vars, action._templar, remote_is_local=remote_is_local)
+            return interpreter
+        except InterpreterDiscoveryRequiredError as idre:
+            action._discovered_interpreter = discover_interpreter(
+                action=action, interpreter_name=idre.interpreter_name, discovery_mode=idre.discovery_mode, task_vars=use_vars)
+            discovered_key = 'discovered_interpreter_%s' % idre.interpreter_name
+            use_vars['ansible_facts'][discovered_key] = action._discovered_interpreter
+            if not action._task.delegate_to or action._task.delegate_facts:
+                task_vars['ansible_facts'][discovered_key] = action._discovered_interpreter
+                action._discovered_interpreter_key = discovered_key
+            else:
+                task_vars['ansible_delegated_vars'][action._task.delegate_to]['ansible_facts'][discovered_key] = action._discovered_interpreter
+    raise AssertionError('unreachable: interpreter discovery did not settle')
+
+
+def discovery_fallback(task_vars: dict) -> list[str]:
+    from ansible import constants as C
+    return list(C.config.get_config_value('INTERPRETER_PYTHON_FALLBACK', variables=task_vars))
+
+
+def finish_module_result(action: t.Any, res: dict, profile: str) -> dict:
+    """What ActionBase._execute_module does after the module ran, per ansible-core line.
+
+    Internal: ActionBase._parse_returned_data, and the post-processing that
+    follows it in ActionBase._execute_module (dict-based up to 2.20, the unified
+    task result from 2.21).
+    """
+    from ansible.utils.display import Display
+    display = Display()
+    if ANSIBLE_VERSION >= (2, 21):
+        utr = action._parse_returned_data(res, profile)
+        if utr.suppress_tmpdir_delete:
+            action._cleanup_remote_tmp = False
+        utr.remove_internal_keys()
+        if action._discovered_interpreter_key:
+            utr.set_fact(action._discovered_interpreter_key, action._discovered_interpreter)
+        return utr.as_result_dict(for_round_trip=True)
+
+    from collections.abc import Sequence
+    from ansible.vars.clean import remove_internal_keys
+    data = action._parse_returned_data(res, profile)
+    if data.pop('_ansible_suppress_tmpdir_delete', False):
+        action._cleanup_remote_tmp = False
+    if 'results' in data and (not isinstance(data['results'], Sequence) or isinstance(data['results'], str)):
+        data['ansible_module_results'] = data['results']
+        del data['results']
+        display.warning("Found internal 'results' key in module return, renamed to 'ansible_module_results'.")
+    remove_internal_keys(data)
+    if 'stdout' in data and 'stdout_lines' not in data:
+        data['stdout_lines'] = (data.get('stdout', None) or '').splitlines()
+    if 'stderr' in data and 'stderr_lines' not in data:
+        data['stderr_lines'] = (data.get('stderr', None) or '').splitlines()
+    if action._discovered_interpreter_key:
+        if data.get('ansible_facts') is None:
+            data['ansible_facts'] = {}
+        data['ansible_facts'][action._discovered_interpreter_key] = action._discovered_interpreter
+    return data
+
+
+def resolve_module(action: t.Any, module_name: str) -> str:
+    """The module's path, found as ActionBase._configure_module finds it (Python modules only)."""
+    from ansible.errors import AnsibleError
+    result = action._shared_loader_obj.module_loader.find_plugin_with_context(
+        module_name, '', collection_list=action._task.collections)
+    if not result.resolved:
+        if result.redirect_list and len(result.redirect_list) > 1:
+            raise AnsibleError('The module {0} was redirected to {1}, which could not be loaded.'.format(
+                module_name, result.redirect_list[-1]))
+    if not result.plugin_resolved_path:
+        raise AnsibleError('The module %s was not found in configured module paths' % (module_name,))
+    return result.plugin_resolved_path

@@ -1,0 +1,165 @@
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared body of the velocity.mitogen connection plugins.
+
+This plugin util is PRIVATE to the collection. A connection object lives in one
+forked worker for one task. It holds a link to the multiplexer and the hop spec
+for its target; the persistent interpreters themselves live in the multiplexer.
+
+Become is done by a separate interpreter per become account, not by wrapping
+commands. Ansible's own code still decides *whether* a command is run with
+become (``ActionBase._low_level_execute_command`` calls
+``become.build_become_command``): the proxy below records that decision
+instead of wrapping the command in ``sudo``.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from ansible import constants as C
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.plugins.connection import ConnectionBase
+from ansible.utils.display import Display
+
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hops, _link
+
+display = Display()
+
+
+class _BecomeProxy:
+    """Ansible's become plugin, minus the command wrapping."""
+
+    def __init__(self, plugin: t.Any, connection: 'MitogenConnectionBase') -> None:
+        self.__dict__['_plugin'] = plugin
+        self.__dict__['_connection'] = connection
+
+    def build_become_command(self, cmd: str, shell: t.Any) -> str:
+        self._connection._become_next = True
+        return cmd
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._plugin, name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        setattr(self._plugin, name, value)
+
+
+class MitogenConnectionBase(ConnectionBase):
+    has_pipelining = True
+    has_native_async = False
+    via_sh = False  # ssh runs commands through the login shell, as sshd does
+
+    def __init__(self, play_context: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(play_context, *args, **kwargs)
+        self._link: _link.Link | None = None
+        self._become_next = False
+        self.cwd: str | None = None
+
+    # -- plumbing ----------------------------------------------------------
+
+    def is_pipelining_enabled(self, wrap_async: bool = False) -> bool:
+        # Modules never need a file on the target: stock code must not make a temp dir for them.
+        return not C.DEFAULT_KEEP_REMOTE_FILES and not wrap_async
+
+    def set_become_plugin(self, plugin: t.Any) -> None:
+        if plugin is None:
+            self.become = None
+            return
+        name = getattr(plugin, 'name', '') or ''
+        if name.rsplit('.', 1)[-1] not in _hops.SUPPORTED_BECOME:
+            raise AnsibleError('become method %r is not supported by velocity.mitogen connections; supported: %s'
+                               % (name, ', '.join(_hops.SUPPORTED_BECOME)))
+        self.become = _BecomeProxy(plugin, self)
+
+    def _connect(self) -> 'MitogenConnectionBase':
+        if self._link is None:
+            try:
+                self._link = _link.Link()
+            except _link.NotRunning as exc:
+                raise AnsibleError(str(exc)) from None
+            self._connected = True
+        return self
+
+    def _first_hop(self, python: dict) -> dict:
+        raise NotImplementedError
+
+    def _python(self, interpreter: str | None) -> dict:
+        """The interpreter hop: the one a module needs, else this connection's option."""
+        value = interpreter or self.get_option('python_interpreter')
+        fallback = self.get_option('interpreter_python_fallback') or _ansible_compat.discovery_fallback({})
+        return _hops.python_spec(value, fallback)
+
+    def spec(self, become: bool, interpreter: str | None = None) -> list[dict]:
+        """The hop chain for this task: the target, then the become account if asked."""
+        try:
+            python = self._python(interpreter)
+            hops = [self._first_hop(python)]
+            if become and self.become is not None:
+                hops.append(_hops.become_hop(self.become._plugin, python))
+        except _hops.HopError as exc:
+            raise AnsibleError(str(exc)) from None
+        return _hops.plain(hops)
+
+    def request(self, op: str, **kwargs: t.Any) -> t.Any:
+        self._connect()
+        assert self._link is not None
+        try:
+            return self._link.request(op, **kwargs)
+        except _link.LinkError as exc:
+            if exc.kind == 'unreachable':
+                raise AnsibleConnectionFailure(exc.message) from None
+            raise AnsibleError(exc.message) from None
+
+    def _take_become(self, sudoable: bool) -> bool:
+        become, self._become_next = self._become_next, False
+        return bool(become and sudoable and self.become is not None)
+
+    # -- ConnectionBase API ------------------------------------------------
+
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        become = self._take_become(sudoable)
+        display.vvv('EXEC %s' % (cmd,), host=self._host_for_display())
+        if self.cwd:
+            cmd = 'cd %s && %s' % (_quote(to_text(self.cwd)), cmd)
+        rc, stdout, stderr = self.request(
+            'exec', spec=self.spec(become), cmd=_hops.plain(cmd), in_data=to_bytes(in_data) if in_data is not None else None,
+            via_sh=self.via_sh or become, timeout=None)
+        return rc, stdout, stderr
+
+    def put_file(self, in_path: str, out_path: str) -> None:
+        super().put_file(in_path, out_path)
+        display.vvv('PUT %s TO %s' % (in_path, out_path), host=self._host_for_display())
+        if not os.path.exists(to_bytes(in_path, errors='surrogate_or_strict')):
+            raise AnsibleError('file or module does not exist: %s' % in_path)
+        self.request('put', spec=self.spec(False), dest=_hops.plain(out_path), src=os.path.abspath(in_path))
+
+    def fetch_file(self, in_path: str, out_path: str) -> None:
+        super().fetch_file(in_path, out_path)
+        display.vvv('FETCH %s TO %s' % (in_path, out_path), host=self._host_for_display())
+        self.request('fetch', spec=self.spec(False), src=_hops.plain(in_path), dest=os.path.abspath(out_path))
+
+    def reset(self) -> None:
+        # Stock semantics: the next task starts a new connection (and interpreters).
+        self.request('reset', spec=self.spec(False))
+
+    def close(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+        self._connected = False
+
+    def _host_for_display(self) -> str | None:
+        try:
+            return self.get_option('host')
+        except KeyError:
+            return None
+
+
+def _quote(text: str) -> str:
+    import shlex
+    return shlex.quote(text)

@@ -1,0 +1,490 @@
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The connection multiplexer: one process per run that owns every target connection.
+
+This plugin util is PRIVATE to the collection. It is forked from the controller
+before any worker, so it shares the controller's configuration, plugin paths and
+collection finder, and so it can serve ansible-core's exact module_utils to
+targets through Mitogen's importer. Workers reach it over a UNIX socket with one
+request per operation (see ``_wire``); each request is handled on its own thread,
+which is how connections to different hosts are set up in parallel.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import typing as t
+
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _wire
+
+LOG = logging.getLogger('velocity.mitogen.mux')
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+CALL_TIMEOUT = 24 * 3600.0  # a module may legitimately run for hours; a dead link fails sooner
+CHUNK = 1 << 20
+INLINE_LIMIT = 4 << 20
+WINDOW = 4
+
+_TARGET = 'ansible_collections.velocity.mitogen.plugins.module_utils.'
+
+
+class MuxError(Exception):
+    """The multiplexer could not be started or reached."""
+
+
+class Multiplexer:
+    """Parent-side handle on the running multiplexer process."""
+
+    def __init__(self, pid: int, directory: str, path: str) -> None:
+        self.pid = pid
+        self.directory = directory
+        self.path = path
+        self._owner = os.getpid()
+
+    @classmethod
+    def start(cls, timeout: float = START_TIMEOUT) -> 'Multiplexer':
+        directory = tempfile.mkdtemp(prefix='velocity-mitogen-')  # mode 0700
+        path = os.path.join(directory, 'mux.sock')
+        ready_r, ready_w = os.pipe()
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            status = 1
+            try:
+                os.close(ready_r)
+                _child_main(path, ready_w, parent)
+                status = 0
+            except BaseException:  # pylint: disable=broad-except
+                traceback.print_exc()
+            finally:
+                os._exit(status)
+        os.close(ready_w)
+        try:
+            deadline = time.monotonic() + timeout
+            data = b''
+            while not data:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise MuxError('the velocity.mitogen multiplexer did not start within %ds' % timeout)
+                readable, _, _ = select.select([ready_r], [], [], remaining)
+                if readable:
+                    data = os.read(ready_r, 4096)
+                    if not data:
+                        raise MuxError('the velocity.mitogen multiplexer exited during start-up (see the error above)')
+            if not data.startswith(b'OK'):
+                raise MuxError('the velocity.mitogen multiplexer failed to start: %s' % data.decode('utf-8', 'replace'))
+        except BaseException:
+            _kill(pid)
+            raise
+        finally:
+            os.close(ready_r)
+        return cls(pid, directory, path)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the multiplexer and, with it, every target interpreter."""
+        if os.getpid() != self._owner or self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+        if not _wait(pid, timeout):
+            _kill(pid)
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        try:
+            os.rmdir(self.directory)
+        except OSError:
+            pass
+
+
+def _wait(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    _wait(pid, 5.0)
+
+
+# ---------------------------------------------------------------------------
+# Everything below runs in the multiplexer process.
+
+
+class RemoteError(Exception):
+    """An error to hand back to the worker as (kind, message)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _child_main(path: str, ready_fd: int, parent: int) -> None:
+    os.setpgid(0, 0)  # Ctrl-C reaches the controller, which then stops us in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+    try:
+        server = Server()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(128)
+    except BaseException as exc:
+        os.write(ready_fd, ('ERR %s' % (exc,)).encode('utf-8', 'replace'))
+        raise
+    os.write(ready_fd, b'OK')
+    os.close(ready_fd)
+
+    threading.Thread(target=_accept_loop, args=(listener, server), name='mux-accept', daemon=True).start()
+    while not stop.is_set():
+        if os.getppid() != parent:
+            break
+        stop.wait(0.5)
+    listener.close()
+    server.shutdown()
+
+
+def _accept_loop(listener: socket.socket, server: 'Server') -> None:
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError as exc:
+            if exc.errno in (errno.EINTR, errno.ECONNABORTED):
+                continue
+            return
+        threading.Thread(target=server.serve, args=(conn,), name='mux-client', daemon=True).start()
+
+
+class _Module:
+    __slots__ = ('key', 'path', 'source', 'mtime')
+
+    def __init__(self, key: str, path: str, source: bytes, mtime: float) -> None:
+        self.key, self.path, self.source, self.mtime = key, path, source, mtime
+
+
+class Server:
+    """Connection pool and request handlers of the multiplexer."""
+
+    def __init__(self) -> None:
+        from ansible_collections.velocity.mitogen.plugins.module_utils import _mitogen_loader
+        _mitogen_loader.load()
+        import mitogen.core
+        import mitogen.master
+        import mitogen.utils
+
+        self._mitogen = mitogen
+        self.broker = mitogen.master.Broker(install_watcher=False)
+        self.router = mitogen.master.Router(self.broker, max_message_size=512 << 20)
+        # Targets always run the controller's own ansible-core and collections.
+        self.router.responder.whitelist_prefix('ansible')
+        self.router.responder.whitelist_prefix('ansible_collections')
+        self._lock = threading.Lock()
+        self._hop_locks: dict[tuple, threading.Lock] = {}
+        self._contexts: dict[tuple, t.Any] = {}
+        self._info: dict[int, dict] = {}
+        self._sent: dict[int, set] = {}
+        self._modules: dict[str, _Module] = {}
+        from ansible_collections.velocity.mitogen.plugins.module_utils import _target_commands, _target_files, _target_modules, _target_runtime
+        self._t_commands = _target_commands
+        self._t_files = _target_files
+        self._t_modules = _target_modules
+        self._t_runtime = _target_runtime
+
+    # -- lifetime ----------------------------------------------------------
+
+    def shutdown(self) -> None:
+        with self._lock:
+            contexts = list({id(c): c for c in self._contexts.values()}.values())
+            self._contexts.clear()
+        for context in reversed(contexts):
+            try:
+                context.shutdown()
+            except Exception:  # pylint: disable=broad-except
+                pass
+        self.broker.shutdown()
+        self.broker.join()
+
+    def serve(self, conn: socket.socket) -> None:
+        try:
+            while True:
+                try:
+                    request = _wire.recv(conn)
+                except (_wire.LinkClosed, OSError):
+                    return
+                op, kwargs = request
+                try:
+                    handler = getattr(self, 'op_' + op)
+                    reply = ('ok', handler(**kwargs))
+                except RemoteError as exc:
+                    reply = (exc.kind, exc.message)
+                except Exception as exc:  # pylint: disable=broad-except
+                    reply = ('error', _describe(exc))
+                try:
+                    _wire.send(conn, reply)
+                except OSError:
+                    return
+        finally:
+            conn.close()
+
+    # -- contexts ----------------------------------------------------------
+
+    def _hop_lock(self, key: tuple) -> threading.Lock:
+        with self._lock:
+            lock = self._hop_locks.get(key)
+            if lock is None:
+                lock = self._hop_locks[key] = threading.Lock()
+            return lock
+
+    def context_for(self, spec: list[dict]) -> t.Any:
+        """Return the live context at the end of ``spec``, connecting hops as needed."""
+        via = None
+        key: tuple = ()
+        for index, hop in enumerate(spec):
+            key = key + (_hop_key(hop),)
+            context = self._contexts.get(key)
+            if context is None:
+                with self._hop_lock(key):
+                    context = self._contexts.get(key)
+                    if context is None:
+                        context = self._connect(hop, via, first=index == 0)
+                        self._remember(key, context, hop)
+            via = context
+        return via
+
+    def _remember(self, key: tuple, context: t.Any, hop: dict) -> None:
+        info = self.call(context, self._t_runtime.describe)
+        with self._lock:
+            self._contexts[key] = context
+            self._info[context.context_id] = info
+            python = hop.get('python')
+            if python and python.get('discover'):
+                # The discovered interpreter is what a later task names explicitly.
+                alias = key[:-1] + (_hop_key(dict(hop, python={'path': [info['executable']]})),)
+                self._contexts.setdefault(alias, context)
+
+        def on_disconnect() -> None:
+            with self._lock:
+                for k in [k for k, c in self._contexts.items() if c is context]:
+                    del self._contexts[k]
+                self._sent.pop(context.context_id, None)
+                self._info.pop(context.context_id, None)
+
+        self._mitogen.core.listen(context, 'disconnect', on_disconnect)
+
+    def _connect(self, hop: dict, via: t.Any, first: bool) -> t.Any:
+        method = hop['method']
+        kwargs = dict(hop.get('kwargs') or {})
+        python = hop.get('python')
+        if python:
+            kwargs['python_path'] = _python_argv(python)
+        kwargs['remote_name'] = hop.get('remote_name')
+        connect = getattr(self.router, method, None)
+        if connect is None:
+            raise RemoteError('error', 'unsupported connection method %r' % method)
+        try:
+            return connect(via=via, unidirectional=True, **kwargs)
+        except self._mitogen.core.StreamError as exc:
+            raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
+        except self._mitogen.core.TimeoutError as exc:
+            raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
+
+    def call(self, context: t.Any, fn: t.Callable, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        timeout = kwargs.pop('_timeout', CALL_TIMEOUT)
+        receiver = context.call_async(fn, *args, **kwargs)
+        try:
+            return receiver.get(timeout=timeout).unpickle()
+        except self._mitogen.core.ChannelError as exc:
+            raise RemoteError('unreachable', 'the connection to the target was lost: %s' % (exc,)) from None
+        except self._mitogen.core.TimeoutError:
+            raise RemoteError('error', 'no answer from the target within %ds' % timeout) from None
+        except self._mitogen.core.CallError as exc:
+            raise RemoteError('error', str(exc)) from None
+
+    # -- operations --------------------------------------------------------
+
+    def op_ping(self) -> str:
+        return 'pong'
+
+    def op_describe(self, spec: list[dict]) -> dict:
+        context = self.context_for(spec)
+        return self._info.get(context.context_id, {})
+
+    def op_exec(self, spec: list[dict], cmd: str, in_data: bytes | None, via_sh: bool, timeout: float | None) -> tuple:
+        context = self.context_for(spec)
+        return self.call(context, self._t_commands.run_command, cmd, in_data, via_sh, timeout)
+
+    def op_put(self, spec: list[dict], dest: str, data: bytes | None = None, src: str | None = None, mode: int | None = None) -> None:
+        context = self.context_for(spec)
+        if data is None and src is not None and os.path.getsize(src) <= INLINE_LIMIT:
+            with open(src, 'rb') as fp:
+                data = fp.read()
+        if data is not None:
+            self.call(context, self._t_files.write_file, dest, data, mode)
+            return None
+        token = self.call(context, self._t_files.begin_upload, dest)
+        try:
+            pending = []
+            with open(src, 'rb') as fp:
+                while True:
+                    chunk = fp.read(CHUNK)
+                    if not chunk:
+                        break
+                    pending.append(context.call_async(self._t_files.upload_chunk, token, chunk))
+                    if len(pending) >= WINDOW:
+                        pending.pop(0).get(timeout=CALL_TIMEOUT).unpickle()
+            for receiver in pending:
+                receiver.get(timeout=CALL_TIMEOUT).unpickle()
+            self.call(context, self._t_files.finish_upload, token, mode)
+        except BaseException:
+            try:
+                self.call(context, self._t_files.abort_upload, token, _timeout=30)
+            except Exception:  # pylint: disable=broad-except
+                pass
+            raise
+        return None
+
+    def op_fetch(self, spec: list[dict], src: str, dest: str) -> None:
+        context = self.context_for(spec)
+        size = self.call(context, self._t_files.file_size, src)
+        directory = os.path.dirname(dest) or '.'
+        fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(dest) + '.', suffix='.part', dir=directory)
+        try:
+            with os.fdopen(fd, 'wb') as out:
+                offset = 0
+                pending = []
+                while offset < size or pending:
+                    while offset < size and len(pending) < WINDOW:
+                        pending.append(context.call_async(self._t_files.read_chunk, src, offset, CHUNK))
+                        offset += CHUNK
+                    out.write(pending.pop(0).get(timeout=CALL_TIMEOUT).unpickle())
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.rename(tmp, dest)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return None
+
+    def op_run_module(self, spec: list[dict], module_path: str, fqn: str, json_params: str, profile: str,
+                      env: dict, secrets: list | None = None, chdir: str | None = None) -> dict:
+        module = self._module(module_path)
+        context = self.context_for(spec)
+        sent = self._sent.setdefault(context.context_id, set())
+        source = None if module.key in sent else module.source
+        args = (fqn, module.path, json_params, profile, env, secrets, chdir)
+        result = self.call(context, self._t_modules.run_module, module.key, source, *args)
+        if result.get('need_source'):
+            result = self.call(context, self._t_modules.run_module, module.key, module.source, *args)
+        sent.add(module.key)
+        return result
+
+    def op_reset(self, spec: list[dict]) -> None:
+        """Shut down the interpreter(s) at the end of ``spec``; the next task starts fresh ones."""
+        key: tuple = tuple(_hop_key(hop) for hop in spec)
+        with self._lock:
+            context = self._contexts.get(key)
+            doomed = {id(c): c for k, c in self._contexts.items() if context is not None and c is context}
+            # Children routed through this context die with it.
+            for k, c in list(self._contexts.items()):
+                if context is not None and len(k) > len(key) and k[:len(key)] == key:
+                    doomed[id(c)] = c
+            for k in [k for k, c in self._contexts.items() if id(c) in doomed]:
+                del self._contexts[k]
+        for c in doomed.values():
+            try:
+                c.shutdown(wait=True)
+            except Exception:  # pylint: disable=broad-except
+                pass
+        return None
+
+    def _module(self, path: str) -> _Module:
+        stat = os.stat(path)
+        module = self._modules.get(path)
+        if module is None or module.mtime != stat.st_mtime:
+            with open(path, 'rb') as fp:
+                source = fp.read()
+            key = '%s:%s' % (path, hashlib.sha1(source).hexdigest())
+            module = self._modules[path] = _Module(key, path, source, stat.st_mtime)
+        return module
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _hop_key(hop: dict) -> tuple:
+    """Identity of a hop: everything but secrets."""
+    kwargs = hop.get('kwargs') or {}
+    items = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items() if k != 'password'))
+    return (hop['method'], items, _freeze(hop.get('python')))
+
+
+def _freeze(value: t.Any) -> t.Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _python_argv(python: dict) -> list[str]:
+    """Interpreter argv: an explicit path, or a /bin/sh probe with Ansible's discovery order."""
+    if python.get('path'):
+        return list(python['path'])
+    candidates = python.get('discover') or ['python3', '/usr/bin/python3']
+    quoted = ' '.join("'%s'" % c.replace("'", "'\"'\"'") for c in candidates)
+    script = ('for p in %s; do x=$(command -v "$p" 2>/dev/null) && exec "$x" "$@"; done; '
+              'echo "velocity.mitogen: no Python interpreter found (tried: %s)" >&2; exit 127'
+              % (quoted, ' '.join(candidates).replace('"', '')))
+    return ['/bin/sh', '-c', script, 'sh']
+
+
+def _connect_message(method: str, exc: BaseException) -> str:
+    text = str(exc).strip()
+    if method == 'ssh':
+        return 'Failed to connect to the host via ssh: %s' % text
+    return '%s: %s' % (method, text)
+
+
+def _describe(exc: BaseException) -> str:
+    return '%s: %s' % (type(exc).__name__, exc)
