@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+# Copyright (c) 2026 velocity.mitogen contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run one playbook under the stock strategy and under velocity.mitogen.linear, and compare.
+
+Both runs go to the real sshd of tests/harness. The recorded task results and the
+default callback's output must be equal apart from timings and per-run paths;
+the stock run is what proves the expectation is stock Ansible's behaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STOCK = 'ansible.builtin.linear'
+OURS = 'velocity.mitogen.linear'
+RUN_TIMEOUT = 600
+
+# Values that differ between any two runs, stock or not.
+VOLATILE_KEYS = {'start', 'end', 'delta', 'mtime', 'atime', 'ctime', 'inode', 'dev', 'ansible_date_time',
+                 'ansible_uptime_seconds', 'ansible_memfree_mb', 'ansible_memory_mb', 'ansible_loadavg',
+                 'ansible_env', 'ansible_processor_nproc', 'ansible_lvm', 'ansible_mounts', 'ansible_devices',
+                 'ansible_hostnqn', 'ansible_interfaces', 'ansible_lo', 'ansible_proc_cmdline', 'ansible_cmdline',
+                 'ansible_swapfree_mb', 'ansible_real_user_id', 'ansible_effective_user_id', 'ansible_facts_gathered',
+                 'elapsed', 'pid', 'version', '_original_basename', 'ansible_pid', 'ansible_ssh_host_key_ed25519_public'}
+VOLATILE_PATTERNS = [
+    (re.compile(r'ansible-tmp-[0-9.\-_]+'), 'ansible-tmp-X'),
+    (re.compile(r'ansible-moduletmp-[0-9.\-_A-Za-z]+'), 'ansible-moduletmp-X'),
+    (re.compile(r'\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?'), 'DATETIME'),
+    (re.compile(r'\b\d+:\d\d:\d\d\.\d{6}\b'), 'DELTA'),
+    (re.compile(r'ansible_[a-z_]+_payload_[A-Za-z0-9_]+'), 'PAYLOAD'),
+    (re.compile(r'/tmp/velocity-[a-z]+-[A-Za-z0-9_]+'), '/tmp/velocity-X'),
+]
+NOISE_LINES = [
+    re.compile(r'Use of strategy plugins not included in ansible\.builtin are deprecated'),
+    re.compile(r'Deprecation warnings can be disabled by setting'),
+]
+
+
+def find_harness() -> str:
+    candidates = []
+    for base in (os.environ.get('ANSIBLE_COLLECTIONS_PATH') or '').split(os.pathsep):
+        if base:
+            candidates.append(os.path.join(base, 'ansible_collections', 'velocity', 'mitogen', 'tests', 'harness', 'sshd_target.py'))
+    candidates.append(os.path.join(HERE, '..', '..', '..', 'harness', 'sshd_target.py'))
+    candidates.append(os.environ.get('VELOCITY_HARNESS', ''))
+    for path in candidates:
+        if path and os.path.isfile(path):
+            return os.path.abspath(path)
+    raise SystemExit('compare.py: cannot find tests/harness/sshd_target.py (tried %s)' % candidates)
+
+
+def load_harness():
+    import importlib.util
+    path = find_harness()
+    spec = importlib.util.spec_from_file_location('sshd_target', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def normalize(value, key=None):
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in VOLATILE_KEYS:
+                out[k] = '<volatile>'
+            elif k == 'ansible_facts' and isinstance(v, dict) and len(v) > 20:
+                # gather_facts: which facts exist must match; values of many change second to second.
+                out[k] = {fk: (normalize(fv, fk) if fk in ('discovered_interpreter_python', 'ansible_hostname',
+                                                          'ansible_python_version', 'ansible_user_id',
+                                                          'ansible_system', 'ansible_distribution')
+                               else '<present>') for fk, fv in v.items()}
+            else:
+                out[k] = normalize(v, k)
+        return out
+    if isinstance(value, list):
+        return [normalize(v, key) for v in value]
+    if isinstance(value, str):
+        for pattern, repl in VOLATILE_PATTERNS:
+            value = pattern.sub(repl, value)
+        return value
+    return value
+
+
+def normalize_output(text: str) -> list[str]:
+    lines = []
+    for line in text.splitlines():
+        if any(p.search(line) for p in NOISE_LINES):
+            continue
+        for pattern, repl in VOLATILE_PATTERNS:
+            line = pattern.sub(repl, line)
+        lines.append(line.rstrip())
+    # Collapse blank-line runs left where noise was removed.
+    out = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return out
+
+
+def run(strategy: str, playbook: str, inventory: str, extra: list[str], env_extra: dict, workdir: str,
+        interrupt_after: float | None = None) -> dict:
+    record = os.path.join(workdir, 'record-%s.jsonl' % strategy.replace('.', '_'))
+    if os.path.exists(record):
+        os.unlink(record)
+    env = dict(os.environ)
+    env.update({
+        'ANSIBLE_STRATEGY': strategy,
+        'ANSIBLE_CALLBACK_PLUGINS': os.path.join(HERE, 'callback_plugins'),
+        'ANSIBLE_CALLBACKS_ENABLED': 'velocity_record',
+        'VELOCITY_RECORD': record,
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_FORCE_COLOR': '0',
+        'ANSIBLE_HOST_KEY_CHECKING': '0',
+        'ANSIBLE_RETRY_FILES_ENABLED': '0',
+        # No ControlPersist master may outlive a stock run and serve the next one.
+        'ANSIBLE_SSH_CONTROL_PATH_DIR': tempfile.mkdtemp(prefix='velocity-cp-', dir=workdir),
+    })
+    env.update(env_extra)
+    cmd = ['ansible-playbook', '-i', inventory, playbook] + extra
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    events = []
+    if os.path.exists(record):
+        with open(record, encoding='utf-8') as fp:
+            events = [json.loads(line) for line in fp if line.strip()]
+    return {'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr, 'events': events}
+
+
+def show(label: str, result: dict) -> None:
+    print('----- %s: rc=%s -----' % (label, result['rc']))
+    print(result['stdout'][-6000:])
+    if result['stderr'].strip():
+        print('----- %s stderr -----' % label)
+        print(result['stderr'][-4000:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('playbook')
+    parser.add_argument('--expect-rc', type=int, default=0)
+    parser.add_argument('--connections', type=int, default=None,
+                        help='SSH connections velocity.mitogen must use in total')
+    parser.add_argument('--no-output-compare', action='store_true',
+                        help='compare recorded results only, not the callback output')
+    parser.add_argument('--hosts', type=int, default=3)
+    parser.add_argument('-e', dest='extra_vars', action='append', default=[])
+    parser.add_argument('--arg', dest='args', action='append', default=[], help='extra ansible-playbook argument')
+    args = parser.parse_args(argv)
+
+    harness = load_harness()
+    state_dir = os.environ.get('VM_HARNESS_DIR', '/tmp/velocity-harness')
+    info = harness.up(int(os.environ.get('VM_SSH_PORT', '2222')), state_dir, args.hosts)
+    inventory = os.path.join(state_dir, 'inventory.ini')
+    extra = list(args.args)
+    for item in args.extra_vars:
+        extra += ['-e', item]
+    workdir = tempfile.mkdtemp(prefix='velocity-compare-')
+    try:
+        stock = run(STOCK, args.playbook, inventory, extra, {}, workdir)
+        mark = harness.mark(state_dir)
+        ours = run(OURS, args.playbook, inventory, extra, {}, workdir)
+        used = harness.connections(state_dir, mark)
+        failures = []
+        if stock['rc'] != args.expect_rc:
+            failures.append('stock run exited %s, the test expects %s: the expectation is not stock behaviour'
+                            % (stock['rc'], args.expect_rc))
+        if ours['rc'] != stock['rc']:
+            failures.append('velocity.mitogen exited %s, stock exited %s' % (ours['rc'], stock['rc']))
+        a = [normalize(e) for e in stock['events']]
+        b = [normalize(e) for e in ours['events']]
+        if a != b:
+            diff = difflib.unified_diff(
+                json.dumps(a, indent=1, sort_keys=True).splitlines(),
+                json.dumps(b, indent=1, sort_keys=True).splitlines(),
+                'stock', 'velocity.mitogen', lineterm='', n=4)
+            failures.append('recorded task results differ:\n' + '\n'.join(list(diff)[:300]))
+        if not args.no_output_compare:
+            oa, ob = normalize_output(stock['stdout']), normalize_output(ours['stdout'])
+            if oa != ob:
+                diff = difflib.unified_diff(oa, ob, 'stock', 'velocity.mitogen', lineterm='', n=3)
+                failures.append('callback output differs:\n' + '\n'.join(list(diff)[:200]))
+        if args.connections is not None and used != args.connections:
+            failures.append('velocity.mitogen used %d SSH connections, expected %d' % (used, args.connections))
+        name = os.path.basename(args.playbook)
+        if failures:
+            show('stock', stock)
+            show('velocity.mitogen', ours)
+            for failure in failures:
+                print('FAIL %s: %s' % (name, failure))
+            return 1
+        print('PASS %s: %d results equal under both strategies (rc=%d, velocity.mitogen SSH connections: %d)'
+              % (name, len(a), ours['rc'], used))
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
