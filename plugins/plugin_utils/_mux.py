@@ -480,9 +480,14 @@ def _python_argv(python: dict) -> list[str]:
 
 
 def _connect_message(method: str, exc: BaseException) -> str:
+    """The message stock Ansible gives for the same failure."""
     text = str(exc).strip()
     if method == 'ssh':
         return 'Failed to connect to the host via ssh: %s' % text
+    if 'password is incorrect' in text:
+        return 'Incorrect %s password' % method
+    if 'password is required' in text:
+        return 'Missing %s password' % method
     return '%s: %s' % (method, text)
 
 

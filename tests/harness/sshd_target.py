@@ -110,12 +110,16 @@ def _require_root() -> None:
 
 
 def ensure_packages() -> None:
-    """Install openssh-server and sudo with apt-get if either is missing."""
+    """Install openssh-server, sudo and acl with apt-get if any is missing.
+
+    acl gives setfacl, which stock Ansible needs to become an unprivileged user
+    without pipelining; without it the stock side of a parity test would fail.
+    """
     if (os.path.exists(SSHD) and shutil.which("sudo") and shutil.which("visudo")
-            and os.path.exists(SFTP_SERVER)):
+            and os.path.exists(SFTP_SERVER) and shutil.which("setfacl")):
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "--no-install-recommends", "openssh-server", "sudo"]
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", "openssh-server", "sudo", "acl"]
     if subprocess.run(cmd, env=env).returncode != 0:
         _run(["apt-get", "update"], env=env)
         _run(cmd, env=env)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+set -eux
+PY="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
+PW="$(cat "${VM_HARNESS_DIR:-/tmp/velocity-harness}/vmpw.password" 2>/dev/null || echo vmpw-secret-pass)"
+# 1 connection per target; become accounts add interpreters, not connections.
+"$PY" ../setup_velocity/compare.py become.yml --connections 1 "$@"
+"$PY" ../setup_velocity/compare.py become_password.yml -e "ansible_become_password=$PW" "$@"
+"$PY" ../setup_velocity/compare.py become_wrong_password.yml --expect-rc 2 -e "ansible_become_password=wrong-password" "$@"
+"$PY" ../setup_velocity/compare.py become_missing_password.yml --expect-rc 2 "$@"
+"$PY" ../setup_velocity/compare.py become_unsupported.yml --expect-rc 2 --rc-only --ours-contains "become method 'runas' is not supported by velocity.mitogen connections; supported: sudo" "$@"
