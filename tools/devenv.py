@@ -421,9 +421,20 @@ def stage(dest: Optional[Path] = None, root: Path = ROOT) -> Path:
         raise DevenvError('stage path must end in ansible_collections/<namespace>/<name>: %s' % dest)
     log('staging %s -> %s' % (root, dest))
     files = source_files(root)
+    # ansible-test keeps its --venv unit test venvs (one per target Python, minutes
+    # to rebuild) in tests/output/.tmp/delegation: carry them over to the new stage.
+    keep = dest / 'tests' / 'output' / '.tmp' / 'delegation'
+    parked = dest.parent / ('.%s-delegation' % dest.name)
+    if parked.exists():
+        shutil.rmtree(parked)
+    if keep.is_dir():
+        os.rename(keep, parked)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
+    if parked.is_dir():
+        keep.parent.mkdir(parents=True)
+        os.rename(parked, keep)
     copied = 0
     for name in files:
         src = root / name

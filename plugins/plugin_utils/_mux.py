@@ -482,6 +482,10 @@ def _python_argv(python: dict) -> list[str]:
 def _connect_message(method: str, exc: BaseException) -> str:
     """The message stock Ansible gives for the same failure."""
     text = str(exc).strip()
+    marker = 'last 100 lines received:'
+    if marker in text:
+        # Mitogen quotes what the ssh client printed: stock shows just that.
+        text = text.split(marker, 1)[1].strip()
     if method == 'ssh':
         return 'Failed to connect to the host via ssh: %s' % text
     if 'password is incorrect' in text:

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+set -eux
+PY="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
+"$PY" ../setup_velocity/compare.py flow.yml "$@"
+"$PY" ../setup_velocity/compare.py local.yml "$@"
+"$PY" ../setup_velocity/compare.py unreachable.yml --expect-rc 4 "$@"
+# reset_connection: the next task needs a new connection (2 in all).
+"$PY" ../setup_velocity/compare.py reset.yml --connections 2 "$@"
