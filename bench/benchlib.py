@@ -141,7 +141,7 @@ class TreeSampler(threading.Thread):
         self.peak_procs = 0
         self.cpu_ticks: Dict[int, int] = {}
         self.samples = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         me = os.getpid()
@@ -158,11 +158,11 @@ class TreeSampler(threading.Thread):
             self.peak_pss_kib = max(self.peak_pss_kib, pss)
             self.peak_procs = max(self.peak_procs, len(tree))
             self.samples += 1
-            if self._stop.wait(self.interval):
+            if self._halt.wait(self.interval):
                 return
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(5)
 
     @property

@@ -531,7 +531,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     rtts = args.rtt or ([0.0, 10.0, 50.0] if args.full else [0.0, 10.0])
     reps = args.reps or (3 if args.full else 2)
     wl_names = args.workloads or ([w.name for w in WORKLOADS] if args.full else QUICK_WORKLOADS)
-    # Order: floor first (reference), then the rest in table order.
+    # Always in table order.
     wl_names = [w.name for w in WORKLOADS if w.name in wl_names]
     modes = args.modes or list(MODES)
     if args.no_upstream and 'upstream' in modes:

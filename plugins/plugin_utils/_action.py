@@ -19,7 +19,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
 
 from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hops
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnectionBase
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import InterpreterMissing, MitogenConnectionBase
 
 display = Display()
 _style_cache: dict[str, tuple[float, str]] = {}
@@ -74,17 +74,21 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
     chdir = None
     if connection.transport == 'local':
         chdir = to_text(action._loader.get_basedir())
-    raw = connection.request(
-        'run_module',
-        spec=connection.spec(should_become(action), interpreter),
-        module_path=_hops.plain(module_path),
-        fqn=_ansible_compat.module_fqn(name, module_path),
-        json_params=json_params,
-        profile=profile,
-        env={_hops.plain(k): _hops.plain(str(v)) for k, v in environment.items()},
-        secrets=_ansible_compat.secrets_in(json_params),
-        chdir=_hops.plain(chdir),
-    )
+    try:
+        raw = connection.request(
+            'run_module',
+            spec=connection.spec(should_become(action), interpreter),
+            module_path=_hops.plain(module_path),
+            fqn=_ansible_compat.module_fqn(name, module_path),
+            json_params=json_params,
+            profile=profile,
+            env={_hops.plain(k): _hops.plain(str(v)) for k, v in environment.items()},
+            secrets=_ansible_compat.secrets_in(json_params),
+            chdir=_hops.plain(chdir),
+        )
+    except InterpreterMissing as exc:
+        # What stock gets back when /bin/sh cannot find the interpreter (pty: stderr in stdout).
+        raw = {'rc': 127, 'stdout': ('/bin/sh: 1: %s: not found\r\n' % exc.interpreter).encode(), 'stderr': b''}
     out = to_text(raw['stdout'], errors='surrogate_then_replace')
     err = to_text(raw['stderr'], errors='surrogate_then_replace')
     res = dict(rc=raw['rc'], stdout=out, stdout_lines=out.splitlines(), stderr=err, stderr_lines=err.splitlines())

@@ -30,6 +30,14 @@ from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_c
 display = Display()
 
 
+class InterpreterMissing(AnsibleError):
+    """The requested Python does not exist on the target."""
+
+    def __init__(self, interpreter: str) -> None:
+        super().__init__("The module interpreter '%s' was not found." % interpreter)
+        self.interpreter = interpreter
+
+
 class _BecomeProxy:
     """Ansible's become plugin, minus the command wrapping."""
 
@@ -112,6 +120,8 @@ class MitogenConnectionBase(ConnectionBase):
         except _link.LinkError as exc:
             if exc.kind == 'unreachable':
                 raise AnsibleConnectionFailure(exc.message) from None
+            if exc.kind == 'interpreter_missing':
+                raise InterpreterMissing(exc.message) from None
             raise AnsibleError(exc.message) from None
 
     def _take_become(self, sudoable: bool) -> bool:

@@ -318,6 +318,9 @@ class Server:
         try:
             return connect(via=via, unidirectional=True, **kwargs)
         except self._mitogen.core.StreamError as exc:
+            missing = _missing_interpreter(python, str(exc))
+            if missing:
+                raise RemoteError('interpreter_missing', missing) from None
             raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
         except self._mitogen.core.TimeoutError as exc:
             raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
@@ -477,6 +480,17 @@ def _python_argv(python: dict) -> list[str]:
               'echo "velocity.mitogen: no Python interpreter found (tried: %s)" >&2; exit 127'
               % (quoted, ' '.join(candidates).replace('"', '')))
     return ['/bin/sh', '-c', script, 'sh']
+
+
+def _missing_interpreter(python: dict | None, text: str) -> str | None:
+    """The interpreter path, if the boot failed because it does not exist."""
+    if not python or not python.get('path'):
+        return None
+    path = python['path'][0]
+    for line in text.splitlines():
+        if path in line and ('not found' in line or 'No such file' in line):
+            return path
+    return None
 
 
 def _connect_message(method: str, exc: BaseException) -> str:

@@ -56,16 +56,14 @@ def detect_style(b_source: bytes, replacer: bytes = _REPLACER, replacer_windows:
 
 
 def parse_interpreter(value: t.Any, option: str = 'ansible_python_interpreter') -> list[str]:
-    """Split an interpreter value into argv without a shell, so ``;`` or ``$(...)`` run nothing."""
+    """The interpreter as one argv element, never through a shell.
+
+    Stock ansible-core quotes the whole value as one path, so ``/usr/bin/env
+    python3`` names a file with a space in it, and ``;`` or ``$(...)`` run nothing.
+    """
     if not isinstance(value, str) or not value.strip():
         raise InterpreterError('%s must be a non-empty string naming a Python interpreter, got %r' % (option, value))
-    try:
-        argv = shlex.split(value)
-    except ValueError as exc:
-        raise InterpreterError('%s=%r cannot be parsed: %s' % (option, value, exc)) from None
-    if not argv:
-        raise InterpreterError('%s must name a Python interpreter, got %r' % (option, value))
-    return argv
+    return [value.strip()]
 
 
 def is_discovery(value: t.Any) -> bool:

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+set -eux
+PY="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
+"$PY" ../setup_velocity/compare.py discovery.yml -e ansible_python_interpreter=auto "$@"
+"$PY" ../setup_velocity/compare.py discovery.yml -e ansible_python_interpreter=auto_silent "$@"
+"$PY" ../setup_velocity/compare.py explicit.yml "$@"
+"$PY" ../setup_velocity/compare.py missing.yml --expect-rc 2 "$@"
