@@ -174,16 +174,18 @@ def _rusage_cpu(ru) -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str], float, int]:
+def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str], float, int, int]:
     """Kill and reap every descendant still alive (except the excluded subtrees).
 
-    Returns (descriptions of the live ones found, CPU seconds reaped, max ru_maxrss KiB).
-    Zombies (already exited, re-parented to us) are reaped silently.
+    Returns (descriptions of the live ones found, CPU seconds reaped, max
+    ru_maxrss KiB, number of exited orphans reaped). Orphans that already
+    exited (zombies re-parented to us) are reaped and counted, not listed.
     """
     me = os.getpid()
     found: List[str] = []
     cpu = 0.0
     maxrss = 0
+    zombies = 0
     deadline = time.monotonic() + grace
     killed = set()
     while True:
@@ -196,6 +198,8 @@ def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str
                     _, _, ru = os.wait4(pid, os.WNOHANG)
                     cpu += _rusage_cpu(ru)
                     maxrss = max(maxrss, ru.ru_maxrss)
+                    if pid not in killed:
+                        zombies += 1
                 except ChildProcessError:
                     pass
                 continue
@@ -215,7 +219,7 @@ def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str
         if time.monotonic() > deadline + 5:
             found.append('could not reap: %s' % sorted(tree))
             break
-    return found, cpu, maxrss
+    return found, cpu, maxrss, zombies
 
 
 # --------------------------------------------------------------------------- sshd target
@@ -415,9 +419,12 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
     env = dict(env)
     ctl_dir = tempfile.mkdtemp(prefix='cp-', dir='/tmp')        # short: ControlPath has a length limit
     env['ANSIBLE_SSH_CONTROL_PATH_DIR'] = ctl_dir
-    exclude = list(exclude_pids) + (proxies.pids if proxies else [])
+    # The target side (our sshd and its sessions) and the proxies are not the controller.
+    sshd = sshd_target.running_pid(state_dir)
+    exclude = list(exclude_pids) + (proxies.pids if proxies else []) + ([sshd] if sshd else [])
     # Nothing of ours may be alive before we start (a previous run's leftovers were reaped).
-    stray, _, _ = reap_leftovers(exclude)
+    stray, _, _, _ = reap_leftovers(exclude)
+    load = os.getloadavg()[0]
     before = proxies.stats() if proxies else {}
     mark = sshd_target.mark(state_dir)
     sampler = TreeSampler(exclude)
@@ -441,7 +448,7 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
     sampler.stop()
-    leftovers, left_cpu, left_maxrss = reap_leftovers(exclude)
+    leftovers, left_cpu, left_maxrss, orphans = reap_leftovers(exclude)
     if proxies:
         time.sleep(proxies.rtt_ms / 1000.0 + 0.15)   # let in-flight bytes land
         after = proxies.stats()
@@ -487,6 +494,8 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
         'ssh_connections': conns,
         'ssh_sessions': sess,
         'leftover_processes': leftovers,
+        'orphans_reaped': orphans,
+        'loadavg_1m_before': round(load, 2),
         'stray_before': stray,
         'recap': recap,
         'log': str(log_path),

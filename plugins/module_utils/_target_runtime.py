@@ -1,7 +1,7 @@
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Target side: facts about the persistent interpreter itself.
+"""Target side: the persistent interpreter's own set-up and end.
 
 This module util is PRIVATE to the collection.
 """
@@ -9,14 +9,60 @@ This module util is PRIVATE to the collection.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
+_installed = False
 
-def describe():
-    """What the controller needs to know once per interpreter."""
+
+def _descendants(root):
+    """PIDs whose parent chain leads to ``root`` (Linux /proc; elsewhere nothing)."""
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return []
+    parents = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name, 'rb') as fp:
+                stat = fp.read()
+            parents[int(name)] = int(stat[stat.rindex(b')') + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found.append(pid)
+                frontier.append(pid)
+    return found
+
+
+def hang_up():
+    """End commands still running when the controller goes away, as an ssh hangup does."""
+    for pid in _descendants(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
+def describe(econtext=None):
+    """What the controller needs to know once per interpreter; also arms :func:`hang_up`."""
+    global _installed
+    if econtext is not None and not _installed:
+        import mitogen.core
+        mitogen.core.listen(econtext.broker, 'shutdown', hang_up)
+        _installed = True
     return {
         'executable': sys.executable,
         'version': list(sys.version_info[:3]),
         'pid': os.getpid(),
         'uid': os.geteuid(),
     }
+
+
+describe.mitogen_takes_econtext = True

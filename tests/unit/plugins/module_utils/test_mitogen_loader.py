@@ -121,7 +121,7 @@ def test_conflicting_mitogen_is_refused(tmp_path):
     assert result.returncode == 3, result.stdout + result.stderr
     message = result.stdout
     assert '0.3.1' in message
-    assert '0.3.54' in message or '.'.join(map(str, _mitogen_loader.EXPECTED_VERSION)) in message
+    assert '.'.join(map(str, _mitogen_loader.EXPECTED_VERSION)) in message
     assert str(fake_root / 'mitogen' / '__init__.py') in message
     assert _mitogen_loader.PACKAGE_DIR in message
 
