@@ -81,6 +81,18 @@ def _patch_connection_loader() -> None:
     connection_loader.get_with_context = get_with_context
 
 
+def preload_for_workers() -> None:
+    """Do once in the controller what every forked worker would otherwise redo per task."""
+    # Public: PluginLoader.get(name, class_only=True) caches the class and its config definitions.
+    from ansible.plugins.loader import connection_loader
+    for name in sorted(set(REDIRECTS.values())):
+        connection_loader.get(name, class_only=True)
+    # The JSON profile modules are imported lazily on first use.
+    from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+    get_module_encoder('legacy', Direction.CONTROLLER_TO_MODULE)
+    get_module_decoder('legacy', Direction.MODULE_TO_CONTROLLER)
+
+
 def _patch_action_base() -> None:
     # Internal: ActionBase._execute_module (2.19-2.22: same keyword arguments).
     from ansible.plugins.action import ActionBase

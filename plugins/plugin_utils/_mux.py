@@ -37,6 +37,7 @@ CHUNK = 1 << 20
 INLINE_LIMIT = 4 << 20
 WINDOW = 4
 
+_TIMING = os.environ.get('VELOCITY_MITOGEN_TIMING')
 _TARGET = 'ansible_collections.velocity.mitogen.plugins.module_utils.'
 
 
@@ -246,6 +247,7 @@ class Server:
                 except (_wire.LinkClosed, OSError):
                     return
                 op, kwargs = request
+                started = time.perf_counter()
                 try:
                     handler = getattr(self, 'op_' + op)
                     reply = ('ok', handler(**kwargs))
@@ -253,6 +255,9 @@ class Server:
                     reply = (exc.kind, exc.message)
                 except Exception as exc:  # pylint: disable=broad-except
                     reply = ('error', _describe(exc))
+                if _TIMING:
+                    with open(_TIMING, 'a') as fp:
+                        fp.write('%s %.2f\n' % (op, (time.perf_counter() - started) * 1000))
                 try:
                     _wire.send(conn, reply)
                 except OSError:

@@ -44,3 +44,6 @@ class StrategyMixin:
         ensure_multiplexer()
         _ansible_compat.install_hooks()
         super().__init__(tqm)  # type: ignore[call-arg]
+        # Load our connection plugins (module and parsed option docs) once here:
+        # forked workers inherit them instead of loading them for every task.
+        _ansible_compat.preload_for_workers()
