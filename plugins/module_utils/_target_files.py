@@ -10,6 +10,8 @@ interpreter on the target and imports only the standard library.
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import tempfile
 
 
@@ -97,3 +99,35 @@ def read_chunk(path, offset, size):
     with open(path, 'rb') as fp:
         fp.seek(offset)
         return fp.read(size)
+
+
+def make_dirs(path):
+    """``mkdir -p`` under umask 077, as the stock shell plugin's mkdtemp does."""
+    umask = os.umask(0o077)
+    try:
+        os.makedirs(path, exist_ok=True)
+    finally:
+        os.umask(umask)
+
+
+def make_dir(path):
+    os.mkdir(path, 0o700)
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+_CHMOD_BITS = {'u': (stat.S_IRUSR, stat.S_IWUSR, stat.S_IXUSR), 'g': (stat.S_IRGRP, stat.S_IWGRP, stat.S_IXGRP),
+               'o': (stat.S_IROTH, stat.S_IWOTH, stat.S_IXOTH)}
+
+
+def chmod_add(paths, mode):
+    """``chmod <who>+<perms>`` for symbolic modes such as ``u+x`` or ``u+rx``."""
+    who, _, perms = mode.partition('+')
+    bits = 0
+    for w in (who or 'a').replace('a', 'ugo'):
+        r, wr, x = _CHMOD_BITS[w]
+        bits |= (r if 'r' in perms else 0) | (wr if 'w' in perms else 0) | (x if 'x' in perms else 0)
+    for path in paths:
+        os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) | bits)

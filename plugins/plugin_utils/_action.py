@@ -25,8 +25,12 @@ display = Display()
 _style_cache: dict[str, tuple[float, str]] = {}
 
 
+def ours(action: t.Any) -> bool:
+    return isinstance(action._connection, MitogenConnectionBase)
+
+
 def carries(action: t.Any, wrap_async: bool) -> bool:
-    return isinstance(action._connection, MitogenConnectionBase) and not wrap_async and not action._task.async_val
+    return ours(action) and not wrap_async and not action._task.async_val
 
 
 def should_become(action: t.Any) -> bool:
@@ -93,3 +97,39 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
     err = to_text(raw['stderr'], errors='surrogate_then_replace')
     res = dict(rc=raw['rc'], stdout=out, stdout_lines=out.splitlines(), stderr=err, stderr_lines=err.splitlines())
     return _ansible_compat.finish_module_result(action, res, profile)
+
+
+def make_tmp_path(action: t.Any, remote_user: str | None = None) -> str:
+    """ActionBase._make_tmp_path, without a roundtrip: the same path stock would make,
+    created by the interpreter that will use it (so no permission fix-up is needed)."""
+    connection = action._connection
+    system = bool(action._is_become_unprivileged())
+    base = action.get_shell_option('remote_tmp', default='~/.ansible/tmp')
+    if system:
+        system_dirs = list(connection._shell.get_option('system_tmpdirs'))
+        base = base.rstrip('/') if base.rstrip('/') in system_dirs else system_dirs[0]
+    become = should_become(action)
+    path = connection.request('make_tmp', spec=connection.spec(become), base=_hops.plain(base),
+                              basefile=connection._shell._generate_temp_dir_name(), system=system)
+    connection.file_become = become
+    action._cleanup_remote_tmp = True
+    connection._shell.tmpdir = path
+    return path
+
+
+def remove_tmp_path(action: t.Any, tmp_path: str | None, force: bool = False) -> None:
+    connection = action._connection
+    if tmp_path is None and connection._shell.tmpdir:
+        tmp_path = connection._shell.tmpdir
+    if force or action._should_remove_tmp_path(tmp_path):
+        connection.request('remove_tree', spec=connection.spec(connection.file_become), path=_hops.plain(tmp_path))
+        connection._shell.tmpdir = None
+
+
+def fixup_perms2(action: t.Any, remote_paths: list, remote_user: str | None = None, execute: bool = True) -> list:
+    """Files in our temp dirs already belong to the user who reads them: only +x is left to do."""
+    if execute:
+        connection = action._connection
+        connection.request('chmod', spec=connection.spec(connection.file_become), paths=_hops.plain(list(remote_paths)),
+                           mode='u+x')
+    return remote_paths

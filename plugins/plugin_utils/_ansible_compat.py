@@ -17,6 +17,11 @@ strategies runs):
    while other connection types keep working on the stock path.
 2. ``ActionBase._execute_module``: new-style Python modules on our connections
    run in the persistent interpreter; everything else falls through to stock.
+3. ``ActionBase._make_tmp_path``, ``_remove_tmp_path`` and ``_fixup_perms2``:
+   on our connections the task temp dir is created and removed without waiting
+   for the target, by the interpreter that uses it, so it needs no ACLs.
+
+Every patched method calls the original for connections that are not ours.
 """
 
 from __future__ import annotations
@@ -94,25 +99,46 @@ def preload_for_workers() -> None:
 
 
 def _patch_action_base() -> None:
-    # Internal: ActionBase._execute_module (2.19-2.22: same keyword arguments).
+    # Internals: ActionBase._execute_module, _make_tmp_path, _remove_tmp_path and
+    # _fixup_perms2 (2.19-2.22: same signatures).
     from ansible.plugins.action import ActionBase
     from ansible_collections.velocity.mitogen.plugins.plugin_utils import _action
 
-    original = ActionBase._execute_module
-    if getattr(original, '_velocity_mitogen', False):
+    if getattr(ActionBase._execute_module, '_velocity_mitogen', False):
         return
+    execute_module = ActionBase._execute_module
+    make_tmp_path = ActionBase._make_tmp_path
+    remove_tmp_path = ActionBase._remove_tmp_path
+    fixup_perms2 = ActionBase._fixup_perms2
 
     def _execute_module(self, module_name=None, module_args=None, tmp=None, task_vars=None, persist_files=False,
                         delete_remote_tmp=None, wrap_async=False, ignore_unknown_opts=False):
         if _action.carries(self, wrap_async):
-            return _action.execute_module(self, original, module_name, module_args, tmp, task_vars, persist_files,
-                                          delete_remote_tmp, wrap_async, ignore_unknown_opts)
-        return original(self, module_name=module_name, module_args=module_args, tmp=tmp, task_vars=task_vars,
-                        persist_files=persist_files, delete_remote_tmp=delete_remote_tmp, wrap_async=wrap_async,
-                        ignore_unknown_opts=ignore_unknown_opts)
+            return _action.execute_module(self, execute_module, module_name, module_args, tmp, task_vars,
+                                          persist_files, delete_remote_tmp, wrap_async, ignore_unknown_opts)
+        return execute_module(self, module_name=module_name, module_args=module_args, tmp=tmp, task_vars=task_vars,
+                              persist_files=persist_files, delete_remote_tmp=delete_remote_tmp, wrap_async=wrap_async,
+                              ignore_unknown_opts=ignore_unknown_opts)
 
-    _execute_module._velocity_mitogen = True  # type: ignore[attr-defined]
-    ActionBase._execute_module = _execute_module
+    def _make_tmp_path(self, remote_user=None):
+        if _action.ours(self):
+            return _action.make_tmp_path(self, remote_user)
+        return make_tmp_path(self, remote_user)
+
+    def _remove_tmp_path(self, tmp_path, force=False):
+        if _action.ours(self):
+            return _action.remove_tmp_path(self, tmp_path, force)
+        return remove_tmp_path(self, tmp_path, force)
+
+    def _fixup_perms2(self, remote_paths, remote_user=None, execute=True):
+        if _action.ours(self):
+            return _action.fixup_perms2(self, remote_paths, remote_user, execute)
+        return fixup_perms2(self, remote_paths, remote_user, execute)
+
+    for name, function in (('_execute_module', _execute_module), ('_make_tmp_path', _make_tmp_path),
+                           ('_remove_tmp_path', _remove_tmp_path), ('_fixup_perms2', _fixup_perms2)):
+        function._velocity_mitogen = True  # type: ignore[attr-defined]
+        setattr(ActionBase, name, function)
 
 
 # -- module building blocks --------------------------------------------------

@@ -66,6 +66,8 @@ class MitogenConnectionBase(ConnectionBase):
         self._link: _link.Link | None = None
         self._become_next = False
         self.cwd: str | None = None
+        # Whether the task temp dir (and so files put there) belongs to the become account.
+        self.file_become = False
 
     # -- plumbing ----------------------------------------------------------
 
@@ -146,7 +148,7 @@ class MitogenConnectionBase(ConnectionBase):
         display.vvv('PUT %s TO %s' % (in_path, out_path), host=self._host_for_display())
         if not os.path.exists(to_bytes(in_path, errors='surrogate_or_strict')):
             raise AnsibleError('file or module does not exist: %s' % in_path)
-        self.request('put', spec=self.spec(False), dest=_hops.plain(out_path), src=os.path.abspath(in_path))
+        self.request('put', spec=self.spec(self.file_become), dest=_hops.plain(out_path), src=os.path.abspath(in_path))
 
     def fetch_file(self, in_path: str, out_path: str) -> None:
         super().fetch_file(in_path, out_path)

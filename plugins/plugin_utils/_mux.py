@@ -219,6 +219,7 @@ class Server:
         self._info: dict[int, dict] = {}
         self._sent: dict[int, set] = {}
         self._modules: dict[str, _Module] = {}
+        self._known_dirs: set[tuple] = set()
         from ansible_collections.velocity.mitogen.plugins.module_utils import _target_commands, _target_files, _target_modules, _target_runtime
         self._t_commands = _target_commands
         self._t_files = _target_files
@@ -240,6 +241,7 @@ class Server:
         self.broker.join()
 
     def serve(self, conn: socket.socket) -> None:
+        session = Session(self)
         try:
             while True:
                 try:
@@ -250,7 +252,7 @@ class Server:
                 started = time.perf_counter()
                 try:
                     handler = getattr(self, 'op_' + op)
-                    reply = ('ok', handler(**kwargs))
+                    reply = ('ok', handler(session, **kwargs))
                 except RemoteError as exc:
                     reply = (exc.kind, exc.message)
                 except Exception as exc:  # pylint: disable=broad-except
@@ -264,6 +266,7 @@ class Server:
                     return
         finally:
             conn.close()
+            session.close()
 
     # -- contexts ----------------------------------------------------------
 
@@ -285,6 +288,9 @@ class Server:
                 with self._hop_lock(key):
                     context = self._contexts.get(key)
                     if context is None:
+                        if _TIMING:
+                            with open(_TIMING, 'a') as fp:
+                                fp.write('connect %r\n' % (key,))
                         context = self._connect(hop, via, first=index == 0)
                         self._remember(key, context, hop)
             via = context
@@ -331,8 +337,11 @@ class Server:
             raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
 
     def call(self, context: t.Any, fn: t.Callable, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Call ``fn`` in ``context`` and wait, outside of any worker's chain."""
         timeout = kwargs.pop('_timeout', CALL_TIMEOUT)
-        receiver = context.call_async(fn, *args, **kwargs)
+        return self.wait(context.call_async(fn, *args, **kwargs), timeout)
+
+    def wait(self, receiver: t.Any, timeout: float = CALL_TIMEOUT) -> t.Any:
         try:
             return receiver.get(timeout=timeout).unpickle()
         except self._mitogen.core.ChannelError as exc:
@@ -342,27 +351,52 @@ class Server:
         except self._mitogen.core.CallError as exc:
             raise RemoteError('error', str(exc)) from None
 
-    # -- operations --------------------------------------------------------
+    # -- operations: each takes the worker's session first -----------------
 
-    def op_ping(self) -> str:
+    def op_ping(self, session: 'Session') -> str:
         return 'pong'
 
-    def op_describe(self, spec: list[dict]) -> dict:
-        context = self.context_for(spec)
-        return self._info.get(context.context_id, {})
+    def op_describe(self, session: 'Session', spec: list[dict]) -> dict:
+        return self._info.get(self.context_for(spec).context_id, {})
 
-    def op_exec(self, spec: list[dict], cmd: str, in_data: bytes | None, via_sh: bool, timeout: float | None) -> tuple:
-        context = self.context_for(spec)
-        return self.call(context, self._t_commands.run_command, cmd, in_data, via_sh, timeout)
+    def op_exec(self, session: 'Session', spec: list[dict], cmd: str, in_data: bytes | None, via_sh: bool,
+                timeout: float | None) -> tuple:
+        return session.call(self.context_for(spec), self._t_commands.run_command, cmd, in_data, via_sh, timeout)
 
-    def op_put(self, spec: list[dict], dest: str, data: bytes | None = None, src: str | None = None, mode: int | None = None) -> None:
+    def op_make_tmp(self, session: 'Session', spec: list[dict], base: str, basefile: str, system: bool) -> str:
+        """Name a task temp dir as stock would and create it, without waiting for the target."""
+        context = self.context_for(spec)
+        if not system:
+            login = self.context_for(spec[:1])
+            home = self._info.get(login.context_id, {}).get('home') or '~'
+            if base == '~' or base.startswith('~/'):
+                base = home + base[1:]
+            if (login.context_id, base) not in self._known_dirs:
+                # The base dir belongs to the login user, as in stock; wait once per run.
+                self.call(login, self._t_files.make_dirs, base)
+                self._known_dirs.add((login.context_id, base))
+        path = base.rstrip('/') + '/' + basefile
+        session.call_no_reply(context, self._t_files.make_dir, path)
+        return path
+
+    def op_remove_tree(self, session: 'Session', spec: list[dict], path: str) -> None:
+        session.call_no_reply(self.context_for(spec), self._t_files.remove_tree, path)
+
+    def op_chmod(self, session: 'Session', spec: list[dict], paths: list[str], mode: str) -> None:
+        session.call_no_reply(self.context_for(spec), self._t_files.chmod_add, paths, mode)
+
+    def op_put(self, session: 'Session', spec: list[dict], dest: str, data: bytes | None = None,
+               src: str | None = None, mode: int | None = None) -> None:
+        """Write a file on the target. Small files are written without waiting: an error
+        reaches the worker with its next request (Mitogen's pipelined call chain)."""
         context = self.context_for(spec)
         if data is None and src is not None and os.path.getsize(src) <= INLINE_LIMIT:
             with open(src, 'rb') as fp:
                 data = fp.read()
         if data is not None:
-            self.call(context, self._t_files.write_file, dest, data, mode)
+            session.call_no_reply(context, self._t_files.write_file, dest, data, mode)
             return None
+        session.sync(context)
         token = self.call(context, self._t_files.begin_upload, dest)
         try:
             pending = []
@@ -373,9 +407,9 @@ class Server:
                         break
                     pending.append(context.call_async(self._t_files.upload_chunk, token, chunk))
                     if len(pending) >= WINDOW:
-                        pending.pop(0).get(timeout=CALL_TIMEOUT).unpickle()
+                        self.wait(pending.pop(0))
             for receiver in pending:
-                receiver.get(timeout=CALL_TIMEOUT).unpickle()
+                self.wait(receiver)
             self.call(context, self._t_files.finish_upload, token, mode)
         except BaseException:
             try:
@@ -385,8 +419,9 @@ class Server:
             raise
         return None
 
-    def op_fetch(self, spec: list[dict], src: str, dest: str) -> None:
+    def op_fetch(self, session: 'Session', spec: list[dict], src: str, dest: str) -> None:
         context = self.context_for(spec)
+        session.sync(context)
         size = self.call(context, self._t_files.file_size, src)
         directory = os.path.dirname(dest) or '.'
         fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(dest) + '.', suffix='.part', dir=directory)
@@ -398,7 +433,7 @@ class Server:
                     while offset < size and len(pending) < WINDOW:
                         pending.append(context.call_async(self._t_files.read_chunk, src, offset, CHUNK))
                         offset += CHUNK
-                    out.write(pending.pop(0).get(timeout=CALL_TIMEOUT).unpickle())
+                    out.write(self.wait(pending.pop(0)))
                 out.flush()
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o666 & ~_umask())
@@ -411,29 +446,35 @@ class Server:
             raise
         return None
 
-    def op_run_module(self, spec: list[dict], module_path: str, fqn: str, json_params: str, profile: str,
-                      env: dict, secrets: list | None = None, chdir: str | None = None) -> dict:
+    def op_run_module(self, session: 'Session', spec: list[dict], module_path: str, fqn: str, json_params: str,
+                      profile: str, env: dict, secrets: list | None = None, chdir: str | None = None) -> dict:
         module = self._module(module_path)
         context = self.context_for(spec)
         sent = self._sent.setdefault(context.context_id, set())
         source = None if module.key in sent else module.source
         args = (fqn, module.path, json_params, profile, env, secrets, chdir)
-        result = self.call(context, self._t_modules.run_module, module.key, source, *args)
+        result = session.call(context, self._t_modules.run_module, module.key, source, *args)
         if result.get('need_source'):
-            result = self.call(context, self._t_modules.run_module, module.key, module.source, *args)
+            result = session.call(context, self._t_modules.run_module, module.key, module.source, *args)
         sent.add(module.key)
         return result
 
-    def op_reset(self, spec: list[dict]) -> None:
+    def op_sync(self, session: 'Session') -> None:
+        """Wait for this worker's unanswered writes; raise the first error among them."""
+        session.sync_all()
+
+    def op_reset(self, session: 'Session', spec: list[dict]) -> None:
         """Shut down the interpreter(s) at the end of ``spec``; the next task starts fresh ones."""
         key: tuple = tuple(_hop_key(hop) for hop in spec)
         with self._lock:
             context = self._contexts.get(key)
-            doomed = {id(c): c for k, c in self._contexts.items() if context is not None and c is context}
-            # Children routed through this context die with it.
-            for k, c in list(self._contexts.items()):
-                if context is not None and len(k) > len(key) and k[:len(key)] == key:
-                    doomed[id(c)] = c
+            doomed = {}
+            if context is not None:
+                doomed[id(context)] = context
+                # Children routed through this context die with it.
+                for k, c in self._contexts.items():
+                    if len(k) > len(key) and k[:len(key)] == key:
+                        doomed[id(c)] = c
             for k in [k for k, c in self._contexts.items() if id(c) in doomed]:
                 del self._contexts[k]
         for c in doomed.values():
@@ -452,6 +493,48 @@ class Server:
             key = '%s:%s' % (path, hashlib.sha1(source).hexdigest())
             module = self._modules[path] = _Module(key, path, source, stat.st_mtime)
         return module
+
+
+class Session:
+    """One worker's link: its calls to each context form a pipelined Mitogen call chain,
+    so a write that is not waited for still stops the calls after it if it fails."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._chains: dict[int, t.Any] = {}
+        self._unsynced: set[int] = set()
+
+    def _chain(self, context: t.Any) -> t.Any:
+        chain = self._chains.get(context.context_id)
+        if chain is None:
+            import mitogen.parent
+            chain = self._chains[context.context_id] = mitogen.parent.CallChain(context, pipelined=True)
+        return chain
+
+    def call(self, context: t.Any, fn: t.Callable, *args: t.Any) -> t.Any:
+        self._unsynced.discard(context.context_id)
+        return self.server.wait(self._chain(context).call_async(fn, *args))
+
+    def call_no_reply(self, context: t.Any, fn: t.Callable, *args: t.Any) -> None:
+        self._unsynced.add(context.context_id)
+        self._chain(context).call_no_reply(fn, *args)
+
+    def sync(self, context: t.Any) -> None:
+        if context.context_id in self._unsynced:
+            self.call(context, self.server._t_runtime.noop)
+
+    def sync_all(self) -> None:
+        for context_id in list(self._unsynced):
+            chain = self._chains[context_id]
+            self.call(chain.context, self.server._t_runtime.noop)
+
+    def close(self) -> None:
+        try:
+            self.sync_all()
+        except Exception as exc:  # pylint: disable=broad-except
+            LOG.error('a write on the target failed after its task ended: %s', exc)
+        for chain in self._chains.values():
+            chain.reset()
 
 
 def _umask() -> int:
