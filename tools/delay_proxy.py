@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -225,7 +225,7 @@ def measure_rtt(host: str, port: int, n: int = 5, mode: str = "roundtrip",
     plus sshd's start-up time (~10+ ms here).
     """
     samples: List[float] = []
-    for _ in range(n):
+    for dummy in range(n):
         t0 = time.perf_counter()
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

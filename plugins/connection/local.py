@@ -12,7 +12,7 @@ description:
     interpreter per become account that keeps module code cached between tasks.
   - Used automatically for C(local) connections while a C(velocity.mitogen) strategy runs.
 author:
-  - velocity.mitogen contributors
+  - velocity.mitogen team (@velocity-mitogen)
 version_added: 0.1.0
 extends_documentation_fragment:
   - velocity.mitogen._connection

@@ -14,7 +14,7 @@ description:
     settings, environment variables and command line options.
   - Used automatically for C(ssh) and C(smart) connections while a C(velocity.mitogen) strategy runs.
 author:
-  - velocity.mitogen contributors
+  - velocity.mitogen team (@velocity-mitogen)
 version_added: 0.1.0
 extends_documentation_fragment:
   - velocity.mitogen._connection

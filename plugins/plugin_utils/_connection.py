@@ -115,10 +115,9 @@ class MitogenConnectionBase(ConnectionBase):
         return _hops.plain(hops)
 
     def request(self, op: str, **kwargs: t.Any) -> t.Any:
-        self._connect()
-        assert self._link is not None
+        link = self._connect()._link
         try:
-            return self._link.request(op, **kwargs)
+            return link.request(op, **kwargs)  # type: ignore[union-attr]
         except _link.LinkError as exc:
             if exc.kind == 'unreachable':
                 raise AnsibleConnectionFailure(exc.message) from None

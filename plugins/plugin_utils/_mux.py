@@ -81,7 +81,7 @@ class Multiplexer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise MuxError('the velocity.mitogen multiplexer did not start within %ds' % timeout)
-                readable, _, _ = select.select([ready_r], [], [], remaining)
+                readable = select.select([ready_r], [], [], remaining)[0]
                 if readable:
                     data = os.read(ready_r, 4096)
                     if not data:
@@ -120,7 +120,7 @@ def _wait(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done = os.waitpid(pid, os.WNOHANG)[0]
         except ChildProcessError:
             return True
         if done:
@@ -182,7 +182,7 @@ def _child_main(path: str, ready_fd: int, parent: int) -> None:
 def _accept_loop(listener: socket.socket, server: 'Server') -> None:
     while True:
         try:
-            conn, _ = listener.accept()
+            conn = listener.accept()[0]
         except OSError as exc:
             if exc.errno in (errno.EINTR, errno.ECONNABORTED):
                 continue

@@ -89,7 +89,7 @@ def host_key_mode(checking: t.Any, ssh_args: list[str] | None = None) -> str:
     argv = ssh_args or []
     for index, arg in enumerate(argv):
         text = arg[2:] if arg.startswith('-o') and len(arg) > 2 else (argv[index + 1] if arg == '-o' and index + 1 < len(argv) else '')
-        name, _, value = text.replace('=', ' ', 1).partition(' ')
+        name, dummy, value = text.replace('=', ' ', 1).partition(' ')
         if name.strip().lower() == 'stricthostkeychecking':
             return 'enforce' if value.strip().lower() in ('yes', 'true') else 'accept'
     return 'enforce' if checking else 'accept'

@@ -15,7 +15,7 @@ description:
     while this strategy runs; other connection types work as they do with the stock strategy.
 version_added: 0.1.0
 author:
-  - velocity.mitogen contributors
+  - velocity.mitogen team (@velocity-mitogen)
 notes:
   - Upstream Mitogen's name C(mitogen_free) redirects here.
 """

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -120,7 +120,7 @@ def ensure_packages() -> None:
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     cmd = ["apt-get", "install", "-y", "--no-install-recommends", "openssh-server", "sudo", "acl"]
-    if subprocess.run(cmd, env=env).returncode != 0:
+    if subprocess.run(cmd, env=env, check=False).returncode != 0:
         _run(["apt-get", "update"], env=env)
         _run(cmd, env=env)
     # The package's postinst may start the system sshd; that is the system's

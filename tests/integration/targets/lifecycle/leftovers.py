@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -74,10 +74,10 @@ def run(playbook: str, interrupt_after: float | None = None) -> tuple[int, str]:
         time.sleep(interrupt_after)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does to the foreground process group
     try:
-        out, _ = proc.communicate(timeout=120)
+        out = proc.communicate(timeout=120)[0]
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+        out = proc.communicate()[0]
         return -1, out + '\n(timed out)'
     return proc.returncode, out
 

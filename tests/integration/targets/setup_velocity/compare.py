@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -41,6 +41,8 @@ VOLATILE_PATTERNS = [
     (re.compile(r'ansible_[a-z_]+_payload_[A-Za-z0-9_]+'), 'PAYLOAD'),
     (re.compile(r'/tmp/velocity-[a-z]+-[A-Za-z0-9_]+'), '/tmp/velocity-X'),
 ]
+STABLE_FACTS = {'discovered_interpreter_python', 'ansible_hostname', 'ansible_python_version', 'ansible_user_id',
+                'ansible_system', 'ansible_distribution'}
 NOISE_LINES = [
     re.compile(r'Use of strategy plugins not included in ansible\.builtin are deprecated'),
     re.compile(r'Deprecation warnings can be disabled by setting'),
@@ -77,10 +79,7 @@ def normalize(value, key=None):
                 out[k] = '<volatile>'
             elif k == 'ansible_facts' and isinstance(v, dict) and len(v) > 20:
                 # gather_facts: which facts exist must match; values of many change second to second.
-                out[k] = {fk: (normalize(fv, fk) if fk in ('discovered_interpreter_python', 'ansible_hostname',
-                                                          'ansible_python_version', 'ansible_user_id',
-                                                          'ansible_system', 'ansible_distribution')
-                               else '<present>') for fk, fv in v.items()}
+                out[k] = {fk: normalize(fv, fk) if fk in STABLE_FACTS else '<present>' for fk, fv in v.items()}
             else:
                 out[k] = normalize(v, k)
         return out
@@ -184,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--ours-contains', action='append', default=[],
                         help='text the velocity.mitogen output must contain')
     parser.add_argument('--hosts', type=int, default=11)
+    parser.add_argument('-v', dest='verbosity', action='count', default=0,
+                        help='ansible-test passes its verbosity on; more -v shows both runs in full')
     parser.add_argument('--strategy', default='linear', choices=('linear', 'free', 'host_pinned'),
                         help='which pair of strategies to compare')
     parser.add_argument('-e', dest='extra_vars', action='append', default=[])
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.connections is not None and used != args.connections:
             failures.append('velocity.mitogen used %d SSH connections, expected %d' % (used, args.connections))
         name = os.path.basename(args.playbook)
-        if failures:
+        if failures or args.verbosity > 1:
             show('stock', stock)
             show('velocity.mitogen', ours)
             for failure in failures:
