@@ -397,6 +397,21 @@ def parse_recap(text: str) -> Dict[str, Dict[str, int]]:
     return {m.group(1): dict(zip(keys, map(int, m.groups()[1:]))) for m in _RECAP_RE.finditer(text)}
 
 
+def task_statuses(text: str) -> List[Tuple[str, str]]:
+    """[(task name, status)] per host result line of the default callback's output."""
+    out: List[Tuple[str, str]] = []
+    task = ''
+    for line in text.splitlines():
+        m = re.match(r'^TASK \[(.*)\] \*+$', line)
+        if m:
+            task = m.group(1)
+            continue
+        m = re.match(r'^(ok|changed|skipping|fatal|failed): \[', line)
+        if m:
+            out.append((task, m.group(1)))
+    return out
+
+
 def error_excerpt(text: str, limit: int = 2500) -> str:
     """The informative part of a failed run's output: fatal/ERROR lines and what follows."""
     lines = text.splitlines()

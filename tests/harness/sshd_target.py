@@ -82,7 +82,7 @@ def _paths(state_dir: str) -> Dict[str, str]:
 def _run(cmd: List[str], **kw: object) -> subprocess.CompletedProcess:
     """Run a command, raising HarnessError with its output on failure."""
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, **kw)  # type: ignore[call-overload]
+                          text=True, check=False, **kw)  # type: ignore[call-overload]
     if proc.returncode != 0:
         raise HarnessError("command failed (%d): %s\n%s"
                            % (proc.returncode, " ".join(cmd), proc.stdout))
