@@ -161,6 +161,19 @@ options:
       - name: ansible_ssh_timeout
     cli:
       - name: timeout
+  use_tty:
+    description:
+      - Run commands (C(raw), C(script), ...) on a pseudo-terminal, as the stock plugin's C(-tt) does,
+        so their stderr is merged into stdout exactly as stock returns it.
+    type: bool
+    default: true
+    env:
+      - name: ANSIBLE_SSH_USETTY
+    ini:
+      - section: ssh_connection
+        key: usetty
+    vars:
+      - name: ansible_ssh_use_tty
   pipelining:
     description: Accepted for compatibility; modules never need a file on the target with this plugin.
     type: boolean
@@ -199,3 +212,7 @@ class Connection(MitogenConnectionBase):
 
     def _first_hop(self, python):
         return ssh_hop(self.get_option, python)
+
+    def _wants_tty(self, in_data, sudoable):
+        # ssh.py: `if not in_data and sudoable and use_tty: args = ('-tt', ...)`
+        return not in_data and sudoable and bool(self.get_option('use_tty'))

@@ -23,13 +23,17 @@ def login_shell():
     return shell or '/bin/sh'
 
 
-def run_command(cmd, in_data=None, via_sh=False, timeout=None):
+def run_command(cmd, in_data=None, via_sh=False, timeout=None, tty=False):
     """Run ``cmd`` like ssh (login shell) or sudo (``/bin/sh -c``) would.
 
     Returns ``(rc, stdout, stderr)`` as bytes. ``in_data`` is fed to stdin, which
-    is then closed, so a command reading stdin never waits forever.
+    is then closed, so a command reading stdin never waits forever. With ``tty``
+    the command gets a pseudo-terminal, as ``ssh -tt`` gives it: stderr is merged
+    into stdout and newlines come back as CRLF.
     """
     shell = '/bin/sh' if via_sh else login_shell()
+    if tty:
+        return _run_on_pty([shell, '-c', cmd], timeout)
     # This is the shell an ssh session would run, not a module: run_command does not apply.
     proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
         [shell, '-c', cmd],
@@ -46,3 +50,38 @@ def run_command(cmd, in_data=None, via_sh=False, timeout=None):
         stdout, stderr = proc.communicate()
         stderr += b'\nvelocity.mitogen: command timed out after %ds\n' % timeout
     return proc.returncode, stdout, stderr
+
+
+def _run_on_pty(argv, timeout):
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
+            argv, stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True)
+    finally:
+        os.close(slave)
+    chunks = []
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if wait == 0.0:
+                proc.kill()
+                chunks.append(b'\r\nvelocity.mitogen: command timed out after %ds\r\n' % timeout)
+                break
+            ready = select.select([master], [], [], wait)[0]
+            if not ready:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer of the terminal has gone
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    return proc.wait(), b''.join(chunks), b''

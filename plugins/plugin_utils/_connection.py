@@ -139,8 +139,12 @@ class MitogenConnectionBase(ConnectionBase):
             cmd = 'cd %s && %s' % (_quote(to_text(self.cwd)), cmd)
         rc, stdout, stderr = self.request(
             'exec', spec=self.spec(become), cmd=_hops.plain(cmd), in_data=to_bytes(in_data) if in_data is not None else None,
-            via_sh=self.via_sh or become, timeout=None)
+            via_sh=self.via_sh or become, timeout=None, tty=self._wants_tty(in_data, sudoable))
         return rc, stdout, stderr
+
+    def _wants_tty(self, in_data: bytes | None, sudoable: bool) -> bool:
+        """Whether the stock plugin would have run this command on a terminal."""
+        return False
 
     def put_file(self, in_path: str, out_path: str) -> None:
         super().put_file(in_path, out_path)

@@ -360,8 +360,8 @@ class Server:
         return self._info.get(self.context_for(spec).context_id, {})
 
     def op_exec(self, session: 'Session', spec: list[dict], cmd: str, in_data: bytes | None, via_sh: bool,
-                timeout: float | None) -> tuple:
-        return session.call(self.context_for(spec), self._t_commands.run_command, cmd, in_data, via_sh, timeout)
+                timeout: float | None, tty: bool = False) -> tuple:
+        return session.call(self.context_for(spec), self._t_commands.run_command, cmd, in_data, via_sh, timeout, tty)
 
     def op_make_tmp(self, session: 'Session', spec: list[dict], base: str, basefile: str, system: bool) -> str:
         """Name a task temp dir as stock would and create it, without waiting for the target."""

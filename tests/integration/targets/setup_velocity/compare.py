@@ -38,6 +38,7 @@ VOLATILE_PATTERNS = [
     (re.compile(r'ansible-moduletmp-[0-9.\-_A-Za-z]+'), 'ansible-moduletmp-X'),
     (re.compile(r'\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?'), 'DATETIME'),
     (re.compile(r'\b\d+:\d\d:\d\d\.\d{6}\b'), 'DELTA'),
+    (re.compile(r'\bj\d+\.\d+\b'), 'JID'),
     (re.compile(r'ansible_[a-z_]+_payload_[A-Za-z0-9_]+'), 'PAYLOAD'),
     (re.compile(r'/tmp/velocity-[a-z]+-[A-Za-z0-9_]+'), '/tmp/velocity-X'),
 ]
