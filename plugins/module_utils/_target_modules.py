@@ -32,6 +32,41 @@ class _Captured(io.TextIOWrapper):
         return self.buffer.getvalue()
 
 
+class _CustomModuleUtils(object):
+    """Serves ``ansible.module_utils.*`` from role and playbook dirs, ahead of Mitogen's importer."""
+
+    def __init__(self):
+        self.modules = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        entry = self.modules.get(fullname)
+        if entry is None:
+            return None
+        import importlib.util
+        return importlib.util.spec_from_loader(fullname, self, origin=entry[0], is_package=entry[2])
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        path, source, is_pkg = self.modules[module.__name__]
+        module.__file__ = path
+        if is_pkg:
+            module.__path__ = []
+        exec(compile(source, path, 'exec', dont_inherit=True), module.__dict__)
+
+
+_custom = _CustomModuleUtils()
+
+
+def _install_custom(modules):
+    for name, entry in modules.items():
+        _custom.modules[name] = tuple(entry)
+        sys.modules.pop(name, None)  # a newer version replaces a cached one
+    if _custom not in sys.meta_path:
+        sys.meta_path.insert(0, _custom)
+
+
 def has_code(key):
     return key in _code_cache
 
@@ -60,7 +95,8 @@ def _reset_module_utils_globals():
                 value.clear()
 
 
-def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=None, chdir=None, extensions=None):
+def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=None, chdir=None, custom_module_utils=None,
+               extensions=None):
     """Run one module as ``__main__``; return its rc, stdout and stderr like a process would.
 
     ``source`` is None when the caller believes the code is cached here; if it is
@@ -69,6 +105,8 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
     if key not in _code_cache and source is None:
         return {'need_source': True}
     code = _compile(key, path, source)
+    if custom_module_utils:
+        _install_custom(custom_module_utils)
 
     from ansible.module_utils import basic
     from ansible.module_utils._internal._ansiballz import _loader

@@ -89,6 +89,7 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
             env={_hops.plain(k): _hops.plain(str(v)) for k, v in environment.items()},
             secrets=_ansible_compat.secrets_in(json_params),
             chdir=_hops.plain(chdir),
+            module_utils_paths=_ansible_compat.module_utils_paths(),
         )
     except InterpreterMissing as exc:
         # What stock gets back when /bin/sh cannot find the interpreter (pty: stderr in stdout).

@@ -226,6 +226,14 @@ def python_interpreter(action: t.Any, task_vars: dict) -> str:
     raise AssertionError('unreachable: interpreter discovery did not settle')
 
 
+def module_utils_paths() -> list[str]:
+    """Directories searched for ``ansible.module_utils.*``, custom ones first, as AnsiballZ does."""
+    # Internal: PluginLoader._get_paths(subdirs=False), as module_common.recursive_finder calls it.
+    import os
+    from ansible.plugins.loader import module_utils_loader
+    return [p for p in module_utils_loader._get_paths(subdirs=False) if os.path.isdir(p)]
+
+
 def discovery_fallback(task_vars: dict) -> list[str]:
     from ansible import constants as C
     return list(C.config.get_config_value('INTERPRETER_PYTHON_FALLBACK', variables=task_vars))

@@ -447,12 +447,21 @@ class Server:
         return None
 
     def op_run_module(self, session: 'Session', spec: list[dict], module_path: str, fqn: str, json_params: str,
-                      profile: str, env: dict, secrets: list | None = None, chdir: str | None = None) -> dict:
+                      profile: str, env: dict, secrets: list | None = None, chdir: str | None = None,
+                      module_utils_paths: list[str] | None = None) -> dict:
         module = self._module(module_path)
         context = self.context_for(spec)
         sent = self._sent.setdefault(context.context_id, set())
         source = None if module.key in sent else module.source
-        args = (fqn, module.path, json_params, profile, env, secrets, chdir)
+        custom = None
+        if module_utils_paths:
+            custom = {}
+            for name, entry in self._custom_module_utils(module_utils_paths).items():
+                key = ('mu', name, hashlib.sha1(entry[1]).hexdigest())
+                if key not in sent:
+                    custom[name] = entry
+                    sent.add(key)
+        args = (fqn, module.path, json_params, profile, env, secrets, chdir, custom or None)
         result = session.call(context, self._t_modules.run_module, module.key, source, *args)
         if result.get('need_source'):
             result = session.call(context, self._t_modules.run_module, module.key, module.source, *args)
@@ -483,6 +492,34 @@ class Server:
             except Exception:  # pylint: disable=broad-except
                 pass
         return None
+
+    def _custom_module_utils(self, paths: list[str]) -> dict[str, tuple]:
+        """``ansible.module_utils.*`` found in role, playbook and configured dirs.
+
+        Mitogen's importer serves a package's submodules from its own directory
+        only, so these are shipped to the target by name instead.
+        """
+        import ansible.module_utils
+        builtin = {os.path.realpath(p) for p in ansible.module_utils.__path__}
+        found: dict[str, tuple] = {}
+        for base in paths:
+            if os.path.realpath(base) in builtin:
+                continue
+            for root, dirs, files in os.walk(base):
+                dirs[:] = sorted(d for d in dirs if os.path.isfile(os.path.join(root, d, '__init__.py')))
+                rel = os.path.relpath(root, base)
+                prefix = 'ansible.module_utils' + ('' if rel == '.' else '.' + rel.replace(os.sep, '.'))
+                for name in sorted(files):
+                    if not name.endswith('.py'):
+                        continue
+                    path = os.path.join(root, name)
+                    is_pkg = name == '__init__.py'
+                    fullname = prefix if is_pkg else prefix + '.' + name[:-3]
+                    if fullname == 'ansible.module_utils' or fullname in found:
+                        continue  # the first directory wins, as in AnsiballZ
+                    with open(path, 'rb') as fp:
+                        found[fullname] = (path, fp.read(), is_pkg)
+        return found
 
     def _module(self, path: str) -> _Module:
         stat = os.stat(path)
