@@ -124,7 +124,7 @@ _CHMOD_BITS = {'u': (stat.S_IRUSR, stat.S_IWUSR, stat.S_IXUSR), 'g': (stat.S_IRG
 
 def chmod_add(paths, mode):
     """``chmod <who>+<perms>`` for symbolic modes such as ``u+x`` or ``u+rx``."""
-    who, _, perms = mode.partition('+')
+    who, dummy, perms = mode.partition('+')
     bits = 0
     for w in (who or 'a').replace('a', 'ugo'):
         r, wr, x = _CHMOD_BITS[w]
