@@ -17,6 +17,8 @@ from ansible_collections.velocity.mitogen.plugins.plugin_utils import _wire
 
 MUX_PATH: str | None = None
 CONNECT_TIMEOUT = 30.0
+# The multiplexer bounds every call it makes; this only catches a multiplexer that hangs.
+REQUEST_TIMEOUT = 24 * 3600.0 + 120.0
 
 
 class LinkError(Exception):
@@ -49,7 +51,7 @@ class Link:
             raise NotRunning('cannot reach the velocity.mitogen multiplexer at %s: %s' % (path, exc)) from None
         # Requests may legitimately take as long as a module runs; the
         # multiplexer enforces the per-call timeout and a dead mux closes the socket.
-        sock.settimeout(None)
+        sock.settimeout(REQUEST_TIMEOUT)
         self._sock: socket.socket | None = sock
 
     def request(self, op: str, **kwargs: t.Any) -> t.Any:

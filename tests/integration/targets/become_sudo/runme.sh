@@ -8,3 +8,10 @@ PW="$(cat "${VM_HARNESS_DIR:-/tmp/velocity-harness}/vmpw.password" 2>/dev/null |
 "$PY" ../setup_velocity/compare.py become_wrong_password.yml --expect-rc 2 -e "ansible_become_password=wrong-password" "$@"
 "$PY" ../setup_velocity/compare.py become_missing_password.yml --expect-rc 2 "$@"
 "$PY" ../setup_velocity/compare.py become_unsupported.yml --expect-rc 2 --rc-only --ours-contains "become method 'runas' is not supported by velocity.mitogen connections; supported: sudo" "$@"
+# Secrets never reach the output, even at -vvvv (from a vars file: -e values are echoed by ansible-playbook itself).
+secrets="$(mktemp)"; trap 'rm -f "$secrets"' EXIT
+printf 'ansible_become_password: "%s"\n' "$PW" > "$secrets"
+out="$(ANSIBLE_STRATEGY=velocity.mitogen.linear ANSIBLE_HOST_KEY_CHECKING=0 ansible-playbook -vvvv \
+  -i "${VM_HARNESS_DIR:-/tmp/velocity-harness}/inventory.ini" become_password.yml -e "@$secrets" 2>&1)"
+if grep -qF "$PW" <<<"$out"; then echo "FAIL: the become password appears in -vvvv output"; exit 1; fi
+echo "PASS: no secret in -vvvv output"
