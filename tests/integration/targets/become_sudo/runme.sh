@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 set -eux
 PY="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
-PW="$(cat "${VM_HARNESS_DIR:-/tmp/velocity-harness}/vmpw.password" 2>/dev/null || echo vmpw-secret-pass)"
+STATE="$("$PY" ../setup_velocity/compare.py --print-state-dir)"
 # 1 connection per target; become accounts add interpreters, not connections.
-"$PY" ../setup_velocity/compare.py become.yml --connections 1 "$@"
+"$PY" ../setup_velocity/compare.py become.yml --connections 1 "$@"  # also brings the harness up
+PW="$(cat "$STATE/vmpw.password")"
 "$PY" ../setup_velocity/compare.py become_password.yml -e "ansible_become_password=$PW" "$@"
 "$PY" ../setup_velocity/compare.py become_wrong_password.yml --expect-rc 2 -e "ansible_become_password=wrong-password" "$@"
 "$PY" ../setup_velocity/compare.py become_missing_password.yml --expect-rc 2 "$@"
@@ -12,6 +13,6 @@ PW="$(cat "${VM_HARNESS_DIR:-/tmp/velocity-harness}/vmpw.password" 2>/dev/null |
 secrets="$(mktemp)"; trap 'rm -f "$secrets"' EXIT
 printf 'ansible_become_password: "%s"\n' "$PW" > "$secrets"
 out="$(ANSIBLE_STRATEGY=velocity.mitogen.linear ANSIBLE_HOST_KEY_CHECKING=0 ansible-playbook -vvvv \
-  -i "${VM_HARNESS_DIR:-/tmp/velocity-harness}/inventory.ini" become_password.yml -e "@$secrets" 2>&1)"
+  -i "$STATE/inventory.ini" become_password.yml -e "@$secrets" 2>&1)"
 if grep -qF "$PW" <<<"$out"; then echo "FAIL: the become password appears in -vvvv output"; exit 1; fi
 echo "PASS: no secret in -vvvv output"

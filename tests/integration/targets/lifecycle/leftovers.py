@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'setup_velocity'))
 import compare  # noqa: E402  pylint: disable=wrong-import-position
 
-STATE = os.environ.get('VM_HARNESS_DIR', '/tmp/velocity-harness')
+PORT, STATE = compare.harness_settings()
 
 
 def processes() -> dict[int, str]:
@@ -84,7 +84,7 @@ def run(playbook: str, interrupt_after: float | None = None) -> tuple[int, str]:
 
 def main() -> int:
     harness = compare.load_harness()
-    harness.up(int(os.environ.get('VM_SSH_PORT', '2222')), STATE, 11)
+    harness.up(PORT, STATE, 11)
     failures = []
     for label, playbook, interrupt, expect_rc in (
             ('normal run', 'fifty.yml', None, 0),

@@ -63,6 +63,18 @@ def find_harness() -> str:
     raise SystemExit('compare.py: cannot find tests/harness/sshd_target.py (tried %s)' % candidates)
 
 
+def harness_settings() -> tuple[int, str]:
+    """The harness instance to use: tests/harness/instance.json of the collection under test
+    (written by tools/run-tests, which gives each ansible-core line its own sshd), else
+    VM_SSH_PORT/VM_HARNESS_DIR, else the defaults."""
+    path = os.path.join(os.path.dirname(find_harness()), 'instance.json')
+    if os.path.isfile(path):
+        with open(path, encoding='utf-8') as fp:
+            data = json.load(fp)
+        return int(data['port']), data['state_dir']
+    return int(os.environ.get('VM_SSH_PORT', '2222')), os.environ.get('VM_HARNESS_DIR', '/tmp/velocity-harness')
+
+
 def load_harness():
     import importlib.util
     path = find_harness()
@@ -173,7 +185,8 @@ def show(label: str, result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('playbook')
+    parser.add_argument('playbook', nargs='?')
+    parser.add_argument('--print-state-dir', action='store_true', help='print the harness state dir and exit')
     parser.add_argument('--expect-rc', type=int, default=0)
     parser.add_argument('--connections', type=int, default=None,
                         help='SSH connections velocity.mitogen must use in total')
@@ -192,9 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--arg', dest='args', action='append', default=[], help='extra ansible-playbook argument')
     args = parser.parse_args(argv)
 
+    port, state_dir = harness_settings()
+    if args.print_state_dir:
+        print(state_dir)
+        return 0
+    if not args.playbook:
+        parser.error('a playbook is required')
     harness = load_harness()
-    state_dir = os.environ.get('VM_HARNESS_DIR', '/tmp/velocity-harness')
-    info = harness.up(int(os.environ.get('VM_SSH_PORT', '2222')), state_dir, args.hosts)
+    harness.up(port, state_dir, args.hosts)
     inventory = os.path.join(state_dir, 'inventory.ini')
     extra = list(args.args)
     for item in args.extra_vars:
