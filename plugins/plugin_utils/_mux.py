@@ -332,7 +332,11 @@ class Server:
             missing = _missing_interpreter(python, str(exc))
             if missing:
                 raise RemoteError('interpreter_missing', missing) from None
-            raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
+            message = _connect_message(method, exc)
+            if method == 'ssh' and type(exc).__name__ == 'PasswordError' and not kwargs.get('password'):
+                # Mitogen reports a refused login in its own words; stock shows ssh's.
+                message = _ssh_refusal(kwargs) or message
+            raise RemoteError('unreachable' if first else 'become_failed', message) from None
         except self._mitogen.core.TimeoutError as exc:
             raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
 
@@ -615,6 +619,29 @@ def _missing_interpreter(python: dict | None, text: str) -> str | None:
     for line in text.splitlines():
         if path in line and ('not found' in line or 'No such file' in line):
             return path
+    return None
+
+
+def _ssh_refusal(kwargs: dict) -> str | None:
+    """What the ssh client itself says about a refused key login (one more, batch-mode attempt)."""
+    import subprocess
+    argv = [kwargs.get('ssh_path') or 'ssh', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR']
+    if kwargs.get('username'):
+        argv += ['-l', kwargs['username']]
+    if kwargs.get('port'):
+        argv += ['-p', str(kwargs['port'])]
+    if kwargs.get('identity_file'):
+        # As the stock plugin passes it: unlike -i, a missing file is not warned about.
+        argv += ['-o', 'IdentitiesOnly=yes', '-o', 'IdentityFile="%s"' % kwargs['identity_file']]
+    argv += list(kwargs.get('ssh_args') or []) + [kwargs['hostname'], 'true']
+    timeout = (kwargs.get('connect_timeout') or 10) + 5
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = proc.stderr.decode('utf-8', 'replace').strip()
+    if proc.returncode == 255 and 'Permission denied' in text:
+        return 'Failed to connect to the host via ssh: %s' % text
     return None
 
 

@@ -157,7 +157,15 @@ def _ensure_users(paths: Dict[str, str]) -> None:
         os.chmod(sshdir, 0o700)
         os.chown(sshdir, pw.pw_uid, pw.pw_gid)
         ak = os.path.join(sshdir, "authorized_keys")
-        _write_atomic(ak, pub, 0o600)
+        # Several harness instances (one per state dir) share these users: keep every key.
+        try:
+            with open(ak) as f:
+                keys = [line for line in f.read().splitlines() if line.strip()]
+        except FileNotFoundError:
+            keys = []
+        if pub.strip() not in keys:
+            keys.append(pub.strip())
+        _write_atomic(ak, "\n".join(keys) + "\n", 0o600)
         os.chown(ak, pw.pw_uid, pw.pw_gid)
     _write_atomic(paths["password"], VMPW_PASSWORD + "\n", 0o600)
 
