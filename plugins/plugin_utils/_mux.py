@@ -191,10 +191,11 @@ def _accept_loop(listener: socket.socket, server: 'Server') -> None:
 
 
 class _Module:
-    __slots__ = ('key', 'path', 'source', 'mtime')
+    __slots__ = ('key', 'path', 'source', 'mtime', 'imports')
 
     def __init__(self, key: str, path: str, source: bytes, mtime: float) -> None:
         self.key, self.path, self.source, self.mtime = key, path, source, mtime
+        self.imports: list[str] | None = None
 
 
 class Server:
@@ -457,6 +458,10 @@ class Server:
         context = self.context_for(spec)
         sent = self._sent.setdefault(context.context_id, set())
         source = None if module.key in sent else module.source
+        if source is not None:
+            # Push the module's module_utils with their whole import closure ahead of
+            # the call: otherwise each first import on the target costs a roundtrip.
+            self.router.responder.forward_modules(context, self._imports_of(module, fqn))
         custom = None
         if module_utils_paths:
             custom = {}
@@ -524,6 +529,40 @@ class Server:
                     with open(path, 'rb') as fp:
                         found[fullname] = (path, fp.read(), is_pkg)
         return found
+
+    def _imports_of(self, module: _Module, fqn: str) -> list[str]:
+        """Controller-served modules the Ansible module imports (module level), imported
+        here too, so that Mitogen's responder can send them with their dependencies."""
+        if module.imports is not None:
+            return module.imports
+        import importlib
+        import mitogen.imports
+        names = {'ansible.module_utils.basic', 'ansible.module_utils._internal._ansiballz._loader'}
+        try:
+            code = compile(module.source, module.path, 'exec', dont_inherit=True)
+            found = list(mitogen.imports.codeobj_imports(code))
+        except (SyntaxError, ValueError):
+            found = []
+        package = fqn.rpartition('.')[0]
+        for level, modname, fromnames in found:
+            if level > 0:
+                base = package.rsplit('.', level - 1)[0] if level > 1 else package
+                modname = base + ('.' + modname if modname else '')
+            if not modname.startswith(('ansible.', 'ansible_collections.')):
+                continue
+            names.add(modname)
+            names.update('%s.%s' % (modname, name) for name in fromnames)
+        present = []
+        for name in sorted(names):
+            if name not in sys.modules:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # pylint: disable=broad-except
+                    continue  # a name imported from a module, or not importable here: the target will ask
+            if name in sys.modules:
+                present.append(name)
+        module.imports = present
+        return present
 
     def _module(self, path: str) -> _Module:
         stat = os.stat(path)
