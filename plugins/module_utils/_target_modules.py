@@ -12,8 +12,10 @@ module_utils globals that collect warnings).
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import signal
 import sys
 import types
 
@@ -93,6 +95,14 @@ def _reset_module_utils_globals():
             value = getattr(warnings, name, None)
             if hasattr(value, 'clear'):
                 value.clear()
+    secrets = sys.modules.get('ansible.module_utils._internal._secrets')  # ansible-core >= 2.22
+    masker = getattr(secrets, '_secret_masker', None)
+    if masker is not None:
+        masker.__init__()  # in place: other modules hold references to this object
+
+
+_SIGNALS = tuple(getattr(signal, name) for name in ('SIGALRM', 'SIGCHLD', 'SIGPIPE', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2')
+                 if hasattr(signal, name))
 
 
 def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=None, chdir=None, custom_module_utils=None,
@@ -128,6 +138,18 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
     saved_stdio = sys.stdin, sys.stdout, sys.stderr
     saved_argv = sys.argv
     saved_main = sys.modules.get('__main__')
+    saved_path = list(sys.path)
+    exit_handlers = []
+    saved_register = atexit.register
+
+    def register(func, *args, **kwargs):
+        # What a module leaves for interpreter exit (AnsibleModule removes its tmpdir
+        # that way) runs when the module ends, as it would in a process of its own.
+        exit_handlers.append((func, args, kwargs))
+        return func
+
+    atexit.register = register
+    saved_signals = [(number, signal.getsignal(number)) for number in _SIGNALS]
     stdout, stderr = _Captured(), _Captured()
     rc = 0
     try:
@@ -173,7 +195,22 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
                 stderr.write('%s\n' % (exc.code,))
                 rc = 1
     finally:
+        atexit.register = saved_register
+        for func, args, kwargs in reversed(exit_handlers):
+            try:
+                func(*args, **kwargs)
+            except Exception:  # pylint: disable=broad-except
+                pass
         sys.stdin, sys.stdout, sys.stderr = saved_stdio
+        sys.path[:] = saved_path
+        if hasattr(signal, 'setitimer'):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        for number, handler in saved_signals:
+            if handler is not None:
+                try:
+                    signal.signal(number, handler)
+                except (ValueError, OSError):
+                    pass
         sys.argv = saved_argv
         if saved_main is not None:
             sys.modules['__main__'] = saved_main
