@@ -257,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
             if oa != ob:
                 diff = difflib.unified_diff(oa, ob, 'stock', 'velocity.mitogen', lineterm='', n=3)
                 failures.append('callback output differs:\n' + '\n'.join(list(diff)[:200]))
+            # Warnings, deprecations and errors go to stderr.
+            ea, eb = sorted(normalize_output(stock['stderr'])), sorted(normalize_output(ours['stderr']))
+            if ea != eb:
+                diff = difflib.unified_diff(ea, eb, 'stock', 'velocity.mitogen', lineterm='', n=3)
+                failures.append('stderr (warnings, errors) differs:\n' + '\n'.join(list(diff)[:200]))
         if args.connections is not None and used != args.connections:
             failures.append('velocity.mitogen used %d SSH connections, expected %d' % (used, args.connections))
         name = os.path.basename(args.playbook)
