@@ -69,6 +69,17 @@ def _install_custom(modules):
         sys.meta_path.insert(0, _custom)
 
 
+def _environ_snapshot():
+    """A cheap copy of the environment: os.environ's raw mapping when there is one."""
+    data = getattr(os.environ, '_data', None)
+    return dict(data) if isinstance(data, dict) else dict(os.environ)
+
+
+def _decoded(raw):
+    for key, value in raw.items():
+        yield os.fsdecode(key), os.fsdecode(value)
+
+
 def has_code(key):
     return key in _code_cache
 
@@ -121,7 +132,7 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
     from ansible.module_utils import basic
     from ansible.module_utils._internal._ansiballz import _loader
 
-    saved_env = dict(os.environ)
+    saved_env = _environ_snapshot()
     saved_cwd = None
     try:
         saved_cwd = os.getcwd()
@@ -214,8 +225,9 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
         sys.argv = saved_argv
         if saved_main is not None:
             sys.modules['__main__'] = saved_main
-        os.environ.clear()
-        os.environ.update(saved_env)
+        if _environ_snapshot() != saved_env:
+            os.environ.clear()
+            os.environ.update(saved_env if isinstance(next(iter(saved_env), ''), str) else dict(_decoded(saved_env)))
         os.umask(saved_umask)
         if saved_cwd is not None:
             try:
