@@ -209,6 +209,9 @@ class Server:
         import mitogen.utils
 
         self._mitogen = mitogen
+        # Threads here block on I/O almost at once: let them switch when they block
+        # rather than every 5 ms, so a reply reaches its waiting thread without delay.
+        mitogen.utils.setup_gil()
         self.broker = mitogen.master.Broker(install_watcher=False)
         self.router = mitogen.master.Router(self.broker, max_message_size=512 << 20)
         # Targets always run the controller's own ansible-core and collections.
