@@ -44,6 +44,25 @@ def read_file(path):
         return fp.read()
 
 
+def pull_file(source, dest, mode=None, econtext=None):
+    """Stream ``source`` from the controller's FileService into ``dest``, atomically."""
+    import mitogen.service
+    controller = econtext.router.context_by_id(0)
+    token = begin_upload(dest)
+    fp = _uploads[token][0]
+    try:
+        ok, metadata = mitogen.service.FileService.get(context=controller, path=source, out_fp=fp)
+    except BaseException:
+        abort_upload(token)
+        raise
+    if not ok:
+        abort_upload(token)
+        raise IOError('transfer of %s was interrupted (%r)' % (source, metadata))
+    finish_upload(token, mode)
+
+
+pull_file.mitogen_takes_econtext = True
+
 _uploads = {}
 
 

@@ -217,6 +217,10 @@ class Server:
         # Targets always run the controller's own ansible-core and collections.
         self.router.responder.whitelist_prefix('ansible')
         self.router.responder.whitelist_prefix('ansible_collections')
+        import mitogen.service
+        # Large files are pulled by the target in raw binary chunks, windowed.
+        self.file_service = mitogen.service.FileService(self.router)
+        self.service_pool = mitogen.service.Pool(self.router, services=[self.file_service], size=2)
         self._lock = threading.Lock()
         self._hop_locks: dict[tuple, threading.Lock] = {}
         self._contexts: dict[tuple, t.Any] = {}
@@ -233,6 +237,10 @@ class Server:
     # -- lifetime ----------------------------------------------------------
 
     def shutdown(self) -> None:
+        try:
+            self.service_pool.stop(join=False)
+        except Exception:  # pylint: disable=broad-except
+            pass
         with self._lock:
             contexts = list({id(c): c for c in self._contexts.values()}.values())
             self._contexts.clear()
@@ -405,26 +413,8 @@ class Server:
             session.call_no_reply(context, self._t_files.write_file, dest, data, mode)
             return None
         session.sync(context)
-        token = self.call(context, self._t_files.begin_upload, dest)
-        try:
-            pending = []
-            with open(src, 'rb') as fp:
-                while True:
-                    chunk = fp.read(CHUNK)
-                    if not chunk:
-                        break
-                    pending.append(context.call_async(self._t_files.upload_chunk, token, chunk))
-                    if len(pending) >= WINDOW:
-                        self.wait(pending.pop(0))
-            for receiver in pending:
-                self.wait(receiver)
-            self.call(context, self._t_files.finish_upload, token, mode)
-        except BaseException:
-            try:
-                self.call(context, self._t_files.abort_upload, token, _timeout=30)
-            except Exception:  # pylint: disable=broad-except
-                pass
-            raise
+        self.file_service.register(src)
+        self.call(context, self._t_files.pull_file, src, dest, mode)
         return None
 
     def op_fetch(self, session: 'Session', spec: list[dict], src: str, dest: str) -> None:
