@@ -97,11 +97,13 @@ def main() -> int:
             failures.append('%s: ansible-playbook exited %s, expected %s\n%s' % (label, rc, expect_rc, out[-3000:]))
         if left:
             failures.append('%s: processes left behind:\n  %s' % (label, '\n  '.join('%d %s' % kv for kv in left.items())))
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            for pid, cmd in left.items():
+                # Clean up only what is certainly ours: never another run's processes.
+                if tagged(pid) or 'sleep 301' in cmd:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
         else:
             print('PASS %s: rc=%s, nothing left behind' % (label, rc))
     for failure in failures:
