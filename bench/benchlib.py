@@ -24,7 +24,6 @@ their rusage.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import re
 import shutil
@@ -62,13 +61,28 @@ def log(msg: str) -> None:
 
 # --------------------------------------------------------------------------- process plumbing
 
-def become_subreaper() -> bool:
-    """Make orphaned descendants re-parent to this process (Linux >= 3.4)."""
+_subreaper = False
+
+
+def _set_subreaper(on: bool) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
+        return libc.prctl(36, 1 if on else 0, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         return False
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants re-parent to this process (Linux >= 3.4).
+
+    Caveat: an orphan goes to its nearest subreaper *ancestor*, so a daemon we
+    start (the sshd target) must be started while this is off, or the target
+    side's processes would be re-parented to us and counted as controller work.
+    private_target() takes care of that.
+    """
+    global _subreaper
+    _subreaper = _set_subreaper(True)
+    return _subreaper
 
 
 def _stat(pid: int) -> Optional[Tuple[int, str, int, int]]:
@@ -81,6 +95,15 @@ def _stat(pid: int) -> Optional[Tuple[int, str, int, int]]:
     rest = data[data.rfind(b')') + 2:].split()
     # fields after comm: state(0) ppid(1) ... utime(11) stime(12) ... rss(21)
     return int(rest[1]), rest[0].decode(), int(rest[11]) + int(rest[12]), int(rest[21])
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            data = f.read()
+        return data[data.find(b'(') + 1:data.rfind(b')')].decode(errors='replace')
+    except OSError:
+        return '?'
 
 
 def _cmdline(pid: int) -> str:
@@ -174,18 +197,19 @@ def _rusage_cpu(ru) -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str], float, int, int]:
+def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str], float, int, List[str]]:
     """Kill and reap every descendant still alive (except the excluded subtrees).
 
     Returns (descriptions of the live ones found, CPU seconds reaped, max
-    ru_maxrss KiB, number of exited orphans reaped). Orphans that already
-    exited (zombies re-parented to us) are reaped and counted, not listed.
+    ru_maxrss KiB, exited orphans reaped as 'name cpu_s'). Orphans that already
+    exited are zombies re-parented to us: their rusage (which includes that of
+    every descendant they reaped) is collected here.
     """
     me = os.getpid()
     found: List[str] = []
     cpu = 0.0
     maxrss = 0
-    zombies = 0
+    zombies: List[str] = []
     deadline = time.monotonic() + grace
     killed = set()
     while True:
@@ -194,12 +218,13 @@ def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str
             break
         for pid, (ppid, state, _, _) in tree.items():
             if state == 'Z' and ppid == me:
+                name = _comm(pid)
                 try:
                     _, _, ru = os.wait4(pid, os.WNOHANG)
                     cpu += _rusage_cpu(ru)
                     maxrss = max(maxrss, ru.ru_maxrss)
                     if pid not in killed:
-                        zombies += 1
+                        zombies.append('%s %.2f' % (name, _rusage_cpu(ru)))
                 except ChildProcessError:
                     pass
                 continue
@@ -247,10 +272,17 @@ def private_target(state_dir: str, port: int, hosts: int) -> Dict[str, object]:
         src, dst = str(key) + suffix, os.path.join(state_dir, 'id_ed25519' + suffix)
         if not os.path.exists(dst) or open(src, 'rb').read() != open(dst, 'rb').read():
             shutil.copy2(src, dst)
+    # Started (or restarted) with the subreaper off, the daemon is re-parented to
+    # init and is not our descendant: target-side processes never come to us.
+    if _subreaper:
+        _set_subreaper(False)
     try:
         return sshd_target.up(port, state_dir, hosts)
     except sshd_target.HarnessError as exc:
         raise BenchError('sshd target on port %d: %s' % (port, exc)) from None
+    finally:
+        if _subreaper:
+            _set_subreaper(True)
 
 
 # --------------------------------------------------------------------------- ansible + collection

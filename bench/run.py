@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark velocity.mitogen against stock ansible-core (and, optionally, upstream Mitogen).
 
-``make bench`` runs ``bench/run.py`` (a quick subset, < 10 minutes);
+``make bench`` runs ``bench/run.py`` (a quick subset: hostname-100, gather-facts,
+become-30 and floor-100 at RTT 0 and 10 ms, 1 repetition, < 10 minutes on an idle 2-CPU machine);
 ``make bench FULL=1`` runs ``bench/run.py --full`` (every workload at RTT 0/10/50 ms,
 3 repetitions). Results: ``bench/results/latest.{md,jsonl,png}``; per-run
 ansible logs under ``bench/results/raw/<stamp>/`` (git-ignored).
@@ -358,7 +359,7 @@ def evaluate_goals(agg, rtts: List[float], rtt_info: Dict[float, Dict], module_m
                 if r is not None:
                     oks.append(r >= 1.2)
                     if r < 1.2:
-                        ev.append('%s@%g: %s' % (w, rtt, fmt_ratio(r)))
+                        ev.append('%s@%g: %.3f×' % (w, rtt, r))
                 elif failed(w, rtt, 'velocity'):
                     oks.append(False)
                     ev.append('%s@%g: velocity failed' % (w, rtt))
@@ -377,6 +378,13 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
                  meta['date'], meta['ansible'], meta['python'], meta['commit'], meta['machine'],
                  meta['cpus'], meta['reps'], meta['command']))
     L.append('')
+    loads = [r['loadavg_1m_before'] for r in runs if 'loadavg_1m_before' in r]
+    if loads:
+        L.append('1-minute load average before each run: %.2f–%.2f on %d CPUs%s' % (
+            min(loads), max(loads), meta['cpus'],
+            ' — **other work was running on this machine; expect noisy timings**'
+            if max(loads) > 0.75 * meta['cpus'] else '.'))
+        L.append('')
     L.append('Target: private loopback sshd (port %d) behind one delay proxy per target address. '
              'Measured SSH round trip (client banner → server KEXINIT), median of 9:' % PORT)
     L.append('')
@@ -407,7 +415,11 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
             L.append('| %s | %g ms | %s | %s |' % (w, rtt, ' | '.join(cells),
                                                    fmt_ratio(ratio(agg, w, rtt, 'velocity', 'stock', 'cpu_s'))))
     L.append('')
+    tally = [v for _, v, _ in goals]
     L.append('## Goals (fixed in advance; reported as measured)')
+    L.append('')
+    L.append('Where we stand: **%d PASS, %d MISS**, %d not measured in this run.' % (
+        tally.count('PASS'), tally.count('MISS'), len(tally) - tally.count('PASS') - tally.count('MISS')))
     L.append('')
     L.append('| goal | verdict | evidence |')
     L.append('|---|---|---|')
@@ -438,6 +450,17 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
         L.append('| %g ms | %.1f ms | %.1f ms | %.1f ms | %s | %s |' % (
             rtt, floor * 1e3, budget * 1e3, 1.3 * budget * 1e3, ' | '.join(cells),
             '%.1f ms' % (vf['per_unit_s'] * 1e3) if vf and 'per_unit_s' in vf else '—'))
+    if len(rtts) >= 2 and max(rtts) - min(rtts) >= 40:    # too noisy over a smaller span
+        lo, hi = min(rtts), max(rtts)
+        dx = (rtt_info[hi]['via_proxy_ms'] - rtt_info[lo]['via_proxy_ms']) / 1000
+        cells = []
+        for m in modes:
+            a, b = agg.get(('hostname-100', lo, m)), agg.get(('hostname-100', hi, m))
+            if a and b and 'per_unit_s' in a and 'per_unit_s' in b and dx > 0:
+                cells.append('%.1f' % ((b['per_unit_s'] - a['per_unit_s']) / dx))
+            else:
+                cells.append('—')
+        L.append('| round trips per task (slope %g→%g ms) | | | | %s | |' % (lo, hi, ' | '.join(cells)))
     L.append('')
     L.append('## All results')
     L.append('')
@@ -459,7 +482,8 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
                     L.append('| %s | %g | %s | 0/%d | **FAILED** | | | | | | | |' % (w, rtt, m, a['n']))
                     continue
                 ws, cs = a['wall_s'], a['cpu_s']
-                L.append('| %s | %g | %s | %d/%d | %s (%s–%s) | %.1f ms | %s (%s–%s) | %s | %s | %g | %g | %.0f MiB |' % (
+                row = '| %s | %g | %s | %d/%d | %s (%s–%s) | %.1f ms | %s (%s–%s) | %s | %s | %g | %g | %.0f MiB |'
+                L.append(row % (
                     w, rtt, m, a['n_ok'], a['n'], fmt_s(ws['median']), fmt_s(ws['min']), fmt_s(ws['max']),
                     a['per_unit_s'] * 1e3, fmt_s(cs['median']), fmt_s(cs['min']), fmt_s(cs['max']),
                     fmt_kib(a['bytes_up']['median']), fmt_kib(a['bytes_down']['median']),
@@ -499,6 +523,31 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
     ex = [(w, m, rtt, lst[0]) for w, m, rtt, lst in leftovers if m in ('velocity', 'upstream')][:5]
     for w, m, rtt, first in ex:
         L.append('- %s / %s / RTT %g: `%s`' % (w, m, rtt, first))
+    L.append('')
+    L.append('Exited processes re-parented to the bench (it is a child subreaper) and reaped by it, per mode, '
+             'and the share of the run\'s CPU collected from them and from the killed leftovers (their rusage '
+             'includes every descendant they reaped; without the subreaper, `time` or RUSAGE_CHILDREN around '
+             'ansible-playbook would miss it):')
+    L.append('')
+    for m in modes:
+        names: Dict[str, int] = {}
+        shares = []
+        for r in runs:
+            if r['mode'] != m or not r['ok']:
+                continue
+            orphans = r.get('orphans_reaped') or []
+            if isinstance(orphans, int):
+                names['(unnamed)'] = names.get('(unnamed)', 0) + orphans
+            else:
+                for o in orphans:
+                    n = o.rsplit(' ', 1)[0]
+                    names[n] = names.get(n, 0) + 1
+            if r['cpu_s']:
+                shares.append(r.get('cpu_leftovers_s', 0) / r['cpu_s'])
+        if shares:
+            L.append('- %s: %s; median %.0f%% of CPU' % (
+                m, ', '.join('%s ×%d' % kv for kv in sorted(names.items())) or 'none',
+                100 * statistics.median(shares)))
     cpu_short = [r for r in runs if r['ok'] and r['cpu_seen_lower_bound_s'] > r['cpu_s'] * 1.05 + 0.05]
     L.append('')
     L.append('CPU accounting check: in %d of %d successful runs the rusage total was below the CPU '
@@ -517,7 +566,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--full', action='store_true', help='every workload, RTT 0/10/50, 3 repetitions')
     p.add_argument('--rtt', type=float, nargs='+', help='RTTs in ms (default quick: 0 10; full: 0 10 50)')
-    p.add_argument('--reps', type=int, help='repetitions (default quick: 2; full: 3)')
+    p.add_argument('--reps', type=int, help='repetitions (default quick: 1; full: 3)')
     p.add_argument('--workloads', nargs='+', choices=[w.name for w in WORKLOADS])
     p.add_argument('--modes', nargs='+', choices=list(MODES), help='default: all (upstream if it works)')
     p.add_argument('--no-upstream', action='store_true')
@@ -526,10 +575,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument('--out', default=str(RESULTS), help='results directory')
     p.add_argument('--name', default='latest', help='results file stem')
     p.add_argument('--keep-target', action='store_true', help='leave the private sshd running')
+    p.add_argument('--report-only', metavar='JSONL', help='only rebuild the report/chart from an earlier JSONL')
     args = p.parse_args(argv)
+    if args.report_only:
+        return report_only(Path(args.report_only), Path(args.out), args.name)
 
     rtts = args.rtt or ([0.0, 10.0, 50.0] if args.full else [0.0, 10.0])
-    reps = args.reps or (3 if args.full else 2)
+    reps = args.reps or (3 if args.full else 1)
     wl_names = args.workloads or ([w.name for w in WORKLOADS] if args.full else QUICK_WORKLOADS)
     # Always in table order.
     wl_names = [w.name for w in WORKLOADS if w.name in wl_names]
@@ -570,9 +622,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
 
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=str(ROOT), capture_output=True,
-                            text=True).stdout.strip()
+                            timeout=60, text=True).stdout.strip()
     dirty = subprocess.run(['git', 'status', '--porcelain', '--', 'plugins'], cwd=str(ROOT), capture_output=True,
-                           text=True).stdout.strip()
+                           timeout=60, text=True).stdout.strip()
     meta = {
         'kind': 'full' if args.full else 'quick', 'date': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
         'ansible': ctx['ansible'], 'python': ctx['python'], 'line': ctx['line'],
@@ -619,6 +671,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                      % (rtt, r['error'], r.get('error_output', '')[:1500]))
                 for wname in wl_names:
                     w = WL[wname]
+                    # Re-assert the target (idempotent): other harness instances on this
+                    # machine share the test users and may have rewritten their keys.
+                    benchlib.private_target(STATE_DIR, args.port, HOSTS)
                     for rep in range(1, reps + 1):
                         for mode in modes:
                             cmd, env = mode_command(mode, ctx, w.playbook, inv)
@@ -645,6 +700,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         notes.append('interrupted: partial results')
         log('interrupted; writing partial results')
+    except Exception as exc:       # an environment failure: keep what was measured
+        import traceback
+        traceback.print_exc()
+        notes.append('bench aborted by %s: %s (partial results)' % (type(exc).__name__, exc))
+        log('bench aborted; writing partial results')
     finally:
         if not args.keep_target:
             try:
@@ -654,33 +714,42 @@ def main(argv: Optional[List[str]] = None) -> int:
         for d in ('/tmp/velocity-bench-blob',):
             shutil.rmtree(d, ignore_errors=True)
 
+    meta['elapsed_s'] = round(time.monotonic() - t_start, 1)
+    return finish(meta, runs, rtt_info, rtts, out_dir, args.name, plot_venv, emit)
+
+
+def finish(meta: Dict, runs: List[Dict], rtt_info: Dict[float, Dict], rtts: List[float], out_dir: Path,
+           name: str, plot_venv: Optional[Path], emit=None) -> int:
+    """Aggregate, judge the goals, write NAME.jsonl / NAME.md / NAME.png; exit status."""
+    modes, wl_names, notes = meta['modes'], meta['workloads'], meta['notes']
     agg = aggregate(runs)
     rtts_done = [r for r in rtts if r in rtt_info]
-    goals = evaluate_goals(agg, rtts_done, rtt_info, mod['median_ms'], modes, wl_names)
-    meta['elapsed_s'] = round(time.monotonic() - t_start, 1)
+    goals = evaluate_goals(agg, rtts_done, rtt_info, meta['module_ms'], modes, wl_names)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {
         'kind': 'summary', 'meta': meta, 'rtt': {str(k): v for k, v in rtt_info.items()},
         'goals': [{'goal': g, 'verdict': v, 'evidence': e} for g, v, e in goals],
         'groups': [{'workload': k[0], 'rtt_ms': k[1], 'mode': k[2], **v} for k, v in sorted(agg.items())],
     }
-    emit(summary)
-    # latest.jsonl: meta line, one line per run, summary line.
-    with open(out_dir / ('%s.jsonl' % args.name), 'w') as f:
+    if emit:
+        emit(summary)
+    # NAME.jsonl: meta line, one line per run, summary line.
+    with open(out_dir / ('%s.jsonl' % name), 'w') as f:
         f.write(json.dumps({'kind': 'meta', **meta}, sort_keys=True) + '\n')
         for r in runs:
             f.write(json.dumps(r, sort_keys=True) + '\n')
         f.write(json.dumps(summary, sort_keys=True) + '\n')
-    chart = out_dir / ('%s.png' % args.name)
+    chart = out_dir / ('%s.png' % name)
+    meta.pop('chart', None)
     if plot_venv is not None:
-        cp = subprocess.run([plot_venv / 'bin' / 'python', BENCH / 'plot.py', out_dir / ('%s.jsonl' % args.name),
+        cp = subprocess.run([plot_venv / 'bin' / 'python', BENCH / 'plot.py', out_dir / ('%s.jsonl' % name),
                              chart], capture_output=True, text=True, timeout=300)
         if cp.returncode == 0:
             meta['chart'] = chart.name
         else:
             notes.append('chart failed: %s' % cp.stderr[-500:])
-    write_report(out_dir / ('%s.md' % args.name), meta, runs, agg, goals, rtt_info, modes, wl_names, rtts_done)
-    log('== done in %.0f s: %s' % (meta['elapsed_s'], out_dir / ('%s.md' % args.name)))
+    write_report(out_dir / ('%s.md' % name), meta, runs, agg, goals, rtt_info, modes, wl_names, rtts_done)
+    log('== done in %.0f s: %s' % (meta.get('elapsed_s', 0), out_dir / ('%s.md' % name)))
     for g, v, e in goals:
         log('   %-5s %s  [%s]' % (v, g, e))
     failed = [r for r in runs if not r['ok']]
@@ -689,6 +758,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         for r in failed:
             log('   %s / %s / RTT %g / rep %d: %s' % (r['workload'], r['mode'], r['rtt_ms'], r['rep'], r['error']))
     return 1 if any(r['mode'] == 'velocity' for r in failed) else 0
+
+
+def report_only(path: Path, out_dir: Path, name: str) -> int:
+    """Rebuild the report and chart from an earlier NAME.jsonl (or a raw runs.jsonl with a summary line)."""
+    meta, runs, rtt_info = None, [], {}
+    for line in path.read_text().splitlines():
+        obj = json.loads(line)
+        if obj.get('kind') == 'run':
+            runs.append(obj)
+        elif obj.get('kind') == 'rtt':
+            rtt_info[float(obj['rtt_ms'])] = {k: obj[k] for k in ('base_ms', 'via_proxy_ms', 'added_ms')}
+        elif obj.get('kind') == 'summary':
+            meta = obj['meta']
+            rtt_info.update({float(k): v for k, v in obj['rtt'].items()})
+    if meta is None:
+        log('%s has no summary line (an interrupted run?)' % path)
+        return 1
+    plot_venv = CACHE / 'plot-venv'
+    return finish(meta, runs, rtt_info, meta['rtts'], out_dir, name, plot_venv if plot_venv.exists() else None)
 
 
 if __name__ == '__main__':

@@ -61,7 +61,8 @@ def main(argv=None) -> int:
                              str(target['key']))
     runs = []
     try:
-        for label, strategy in (('stock   ansible.builtin.linear ', STOCK), ('velocity.mitogen.linear        ', VELOCITY)):
+        for label, strategy in (('stock   ansible.builtin.linear ', STOCK),
+                                ('velocity.mitogen.linear        ', VELOCITY)):
             env = benchlib.base_env(ctx['venv'], WORK)
             env['ANSIBLE_STRATEGY'] = strategy
             if strategy == VELOCITY:
