@@ -171,7 +171,7 @@ class TreeSampler(threading.Thread):
         while True:
             tree = process_tree(me, self.exclude)
             rss = pss = 0
-            for pid, (_, state, ticks, rss_pages) in tree.items():
+            for pid, (dummy, state, ticks, rss_pages) in tree.items():
                 self.cpu_ticks[pid] = max(ticks, self.cpu_ticks.get(pid, 0))
                 if state == 'Z':
                     continue
@@ -216,11 +216,11 @@ def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str
         tree = process_tree(me, exclude)
         if not tree:
             break
-        for pid, (ppid, state, _, _) in tree.items():
+        for pid, (ppid, state, dummy, dummy) in tree.items():
             if state == 'Z' and ppid == me:
                 name = _comm(pid)
                 try:
-                    _, _, ru = os.wait4(pid, os.WNOHANG)
+                    dummy, dummy, ru = os.wait4(pid, os.WNOHANG)
                     cpu += _rusage_cpu(ru)
                     maxrss = max(maxrss, ru.ru_maxrss)
                     if pid not in killed:
@@ -470,7 +470,7 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
     sshd = sshd_target.running_pid(state_dir)
     exclude = list(exclude_pids) + (proxies.pids if proxies else []) + ([sshd] if sshd else [])
     # Nothing of ours may be alive before we start (a previous run's leftovers were reaped).
-    stray, _, _, _ = reap_leftovers(exclude)
+    stray, dummy, dummy, dummy = reap_leftovers(exclude)
     load = os.getloadavg()[0]
     before = proxies.stats() if proxies else {}
     mark = sshd_target.mark(state_dir)
@@ -490,7 +490,7 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
                 pass
         timer = threading.Timer(timeout, on_timeout)
         timer.start()
-        _, status, ru = os.wait4(proc.pid, 0)
+        dummy, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)

@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 
-import ansible.module_utils.basic as basic
+from ansible.module_utils import basic
 from ansible.modules import command
 
 ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': {'_raw_params': 'hostname'}}).encode()
@@ -44,7 +44,7 @@ def once() -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     once()  # warm-up
-    samples = [once() for _ in range(n)]
+    samples = [once() for dummy in range(n)]
     print(json.dumps({'median_ms': round(statistics.median(samples), 3),
                       'min_ms': round(min(samples), 3), 'n': n}))
 

@@ -50,10 +50,10 @@ def main() -> None:
                          if g['workload'] == w and g['mode'] == mode and g.get('n_ok'))
             if not pts:
                 continue
-            xs = [rtt_real.get(r, r) for r, _ in pts]
-            med = [g['wall_s']['median'] / units[w] for _, g in pts]
-            lo = [m - g['wall_s']['min'] / units[w] for m, (_, g) in zip(med, pts)]
-            hi = [g['wall_s']['max'] / units[w] - m for m, (_, g) in zip(med, pts)]
+            xs = [rtt_real.get(r, r) for r, dummy in pts]
+            med = [g['wall_s']['median'] / units[w] for dummy, g in pts]
+            lo = [m - g['wall_s']['min'] / units[w] for m, (dummy, g) in zip(med, pts)]
+            hi = [g['wall_s']['max'] / units[w] - m for m, (dummy, g) in zip(med, pts)]
             color, marker, label = STYLE.get(mode, ('gray', 'x', mode))
             ax.errorbar(xs, med, yerr=[lo, hi], color=color, marker=marker, label=label, capsize=3)
         if w == 'hostname-100':

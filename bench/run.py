@@ -95,7 +95,7 @@ def ensure_upstream_venv(line: devenv.Line, ansible_version: str) -> Tuple[Optio
     choice = devenv.pick_python(line)
     if choice is None:
         return None, 'no Python for ansible-core %s' % line.name
-    _, python = choice
+    dummy, python = choice
     venv = CACHE / ('upstream-%s' % ansible_version)
     wheel = ROOT / '.cache' / 'wheels' / ('mitogen-%s-py2.py3-none-any.whl' % UPSTREAM_MITOGEN)
     mitogen = str(wheel) if wheel.is_file() else 'mitogen==%s' % UPSTREAM_MITOGEN
@@ -123,7 +123,7 @@ def ensure_plot_venv() -> Tuple[Optional[Path], str]:
     venv = CACHE / 'plot-venv'
     py = venv / 'bin' / 'python'
     if py.exists() and subprocess.run([py, '-c', 'import matplotlib'], capture_output=True,
-                                      timeout=120).returncode == 0:
+                                      timeout=120, check=False).returncode == 0:
         return venv, ''
     log('creating plot venv %s (matplotlib)' % venv)
     shutil.rmtree(venv, ignore_errors=True)
@@ -153,14 +153,14 @@ def make_data(workloads: List[Workload]) -> Path:
             if not p.exists() or p.stat().st_size != size:
                 log('writing %s (%d MiB of random bytes)' % (p, size >> 20))
                 with open(p, 'wb') as f:
-                    for _ in range(size >> 20):
+                    for dummy in range(size >> 20):
                         f.write(os.urandom(1 << 20))
     return data
 
 
 def module_time(venv: Path) -> Dict[str, float]:
     out = subprocess.run([venv / 'bin' / 'python', BENCH / 'module_time.py', '30'], capture_output=True,
-                         text=True, timeout=120, cwd=str(WORK))
+                         text=True, timeout=120, cwd=str(WORK), check=False)
     if out.returncode != 0:
         raise BenchError('module time probe failed:\n%s' % out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -406,7 +406,7 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
             if v is None:
                 continue
             if v['n_ok'] == 0:
-                L.append('| %s | %g ms | ' % (w, rtt) + ' | '.join('**velocity FAILED**' for _ in others) + ' | — |')
+                L.append('| %s | %g ms | ' % (w, rtt) + ' | '.join('**velocity FAILED**' for dummy in others) + ' | — |')
                 continue
             cells = []
             for m in others:
@@ -415,7 +415,7 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
             L.append('| %s | %g ms | %s | %s |' % (w, rtt, ' | '.join(cells),
                                                    fmt_ratio(ratio(agg, w, rtt, 'velocity', 'stock', 'cpu_s'))))
     L.append('')
-    tally = [v for _, v, _ in goals]
+    tally = [v for dummy, v, dummy in goals]
     L.append('## Goals (fixed in advance; reported as measured)')
     L.append('')
     L.append('Where we stand: **%d PASS, %d MISS**, %d not measured in this run.' % (
@@ -622,9 +622,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
 
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=str(ROOT), capture_output=True,
-                            timeout=60, text=True).stdout.strip()
+                            timeout=60, text=True, check=False).stdout.strip()
     dirty = subprocess.run(['git', 'status', '--porcelain', '--', 'plugins'], cwd=str(ROOT), capture_output=True,
-                           timeout=60, text=True).stdout.strip()
+                           timeout=60, text=True, check=False).stdout.strip()
     meta = {
         'kind': 'full' if args.full else 'quick', 'date': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
         'ansible': ctx['ansible'], 'python': ctx['python'], 'line': ctx['line'],
@@ -743,7 +743,7 @@ def finish(meta: Dict, runs: List[Dict], rtt_info: Dict[float, Dict], rtts: List
     meta.pop('chart', None)
     if plot_venv is not None:
         cp = subprocess.run([plot_venv / 'bin' / 'python', BENCH / 'plot.py', out_dir / ('%s.jsonl' % name),
-                             chart], capture_output=True, text=True, timeout=300)
+                             chart], capture_output=True, text=True, timeout=300, check=False)
         if cp.returncode == 0:
             meta['chart'] = chart.name
         else:

@@ -88,14 +88,14 @@ def main(argv=None) -> int:
             except benchlib.sshd_target.HarnessError as exc:
                 log('demo: could not stop the private sshd: %s' % exc)
 
-    failed = [(label, r) for label, _, r in runs if not r['ok']]
+    failed = [(label, r) for label, dummy, r in runs if not r['ok']]
     if failed:
         for label, r in failed:
             print('\ndemo: FAILED: %s: %s\nlog: %s\n%s' % (label.strip(), r['error'], r['log'],
                                                            r.get('error_output', '')), file=sys.stderr)
         return 1
 
-    statuses = [benchlib.task_statuses(Path(r['log']).read_text(errors='replace')) for _, _, r in runs]
+    statuses = [benchlib.task_statuses(Path(r['log']).read_text(errors='replace')) for dummy, dummy, r in runs]
     tasks = sum(1 for line in PLAYBOOK.read_text().splitlines() if line.startswith('    - name:'))
     print()
     print('velocity.mitogen demo: demo/site.yml, %d tasks on 1 target, ansible-core %s (Python %s)'
