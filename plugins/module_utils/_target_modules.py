@@ -168,7 +168,12 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
         if env:
             os.environ.update(env)
         if chdir:
-            os.chdir(chdir)
+            try:
+                os.chdir(chdir)
+            except OSError:
+                # The controller's directory may be closed to a become account; stock
+                # hands the process an already-entered directory, which it cannot reopen.
+                pass
         sys.stdin = io.TextIOWrapper(io.BytesIO(b''), encoding='utf-8')
         sys.stdout, sys.stderr = stdout, stderr
         sys.argv = [path]

@@ -136,7 +136,8 @@ class MitogenConnectionBase(ConnectionBase):
         become = self._take_become(sudoable)
         display.vvv('EXEC %s' % (cmd,), host=self._host_for_display())
         if self.cwd:
-            cmd = 'cd %s && %s' % (_quote(to_text(self.cwd)), cmd)
+            # A become account may not be allowed into the controller's directory.
+            cmd = 'cd %s 2>/dev/null; %s' % (_quote(to_text(self.cwd)), cmd)
         rc, stdout, stderr = self.request(
             'exec', spec=self.spec(become), cmd=_hops.plain(cmd), in_data=to_bytes(in_data) if in_data is not None else None,
             via_sh=self.via_sh or become, timeout=None, tty=self._wants_tty(in_data, sudoable))
