@@ -515,8 +515,8 @@ def write_report(report: Dict[str, Any]) -> None:
             'stock fails here | time |', '|---|---|---|---|---|---|---|---|---|']
     for line in report['lines']:
         if line.get('error'):
-            out.append('| %s | %s | %s | - | - | - | - | - | ERROR: %s |' % (line['line'], line.get('core', '-'),
-                                                                            line.get('python', '-'), line['error']))
+            cells = (line['line'], line.get('core', '-'), line.get('python', '-'), line['error'])
+            out.append('| %s | %s | %s | - | - | - | - | - | ERROR: %s |' % cells)
             continue
         c = line['counts']
         out.append('| %s | %s | %s | %d | %d | **%d/%d** | %d | %d | %s |' % (
@@ -595,10 +595,10 @@ def run_line(line: devenv.Line, targets: List[Tuple[str, str, str]], modes: Sequ
         log('not resuming: the previous run used a different ansible-core, modes or collection build')
         previous = {}
     present = set(os.listdir(tree / 'test' / 'integration' / 'targets'))
-    missing = [t for t, _, _ in targets if t not in present]
+    missing = [t for t, dummy, dummy in targets if t not in present]
     if missing:
         log('not in ansible-core %s: %s' % (core, ', '.join(missing)))
-    names = [t for t, _, _ in targets if t in present]
+    names = [t for t, dummy, dummy in targets if t in present]
     logs = LOG_DIR / line.name
     if logs.exists() and not previous:
         shutil.rmtree(logs)
@@ -651,7 +651,7 @@ def run_line(line: devenv.Line, targets: List[Tuple[str, str, str]], modes: Sequ
     counts = {'total': 0, 'stock_pass': 0, 'ours_pass': 0, 'diverges': 0, 'stock_fails': 0, 'known': 0, 'no_proof': 0,
               'not_run': 0}
     mode_seconds: Dict[str, float] = {}
-    category = {t: c for t, c, _ in targets}
+    category = {t: c for t, c, dummy in targets}
     for name in names:
         runs = results['targets'].get(name)
         if not runs:
@@ -740,12 +740,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     started = time.monotonic()
     tarball = None
     if 'ours' in modes and not args.resume:
-        _, newest = devenv.newest_venv()
+        dummy, newest = devenv.newest_venv()
         tarball = build_collection(newest)
     elif 'ours' in modes:
         # Resuming: each line reuses its kept tarball; build only if some line has none.
         if any(not (WORK / line.name / 'results.json').is_file() for line in lines):
-            _, newest = devenv.newest_venv()
+            dummy, newest = devenv.newest_venv()
             tarball = build_collection(newest)
     report: Dict[str, Any] = {'strategy': STRATEGY, 'modes': modes, 'lines': []}
     for line in lines:
