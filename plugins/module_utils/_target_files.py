@@ -17,26 +17,13 @@ import tempfile
 
 def write_file(path, data, mode=None):
     """Write ``data`` to ``path`` through a hidden temp file, fsync and rename."""
-    directory = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.part', dir=directory)
+    token = begin_upload(path)
     try:
-        with os.fdopen(fd, 'wb') as fp:
-            fp.write(data)
-            fp.flush()
-            os.fsync(fp.fileno())
-        if mode is None:
-            # mkstemp creates 0600; match what a plain open() would have made.
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
+        upload_chunk(token, data)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        abort_upload(token)
         raise
+    finish_upload(token, mode)
 
 
 def read_file(path):
@@ -86,6 +73,7 @@ def finish_upload(token, mode=None):
         os.fsync(fp.fileno())
         fp.close()
         if mode is None:
+            # mkstemp creates 0600; match what a plain open() would have made.
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
