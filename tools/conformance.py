@@ -364,7 +364,8 @@ def inner(spec_path: Path) -> int:
     tree, venv = Path(spec['tree']), Path(spec['venv'])
     results_path = Path(spec['results'])
     marker = tree / 'lib' / MARKER_NAME
-    results: Dict[str, Any] = {'targets': {}, 'sshd': None, 'fingerprint': spec['fingerprint'], 'done': []}
+    results: Dict[str, Any] = {'targets': {}, 'sshd': None, 'fingerprint': spec['fingerprint'], 'done': [],
+                               'tarball': spec.get('tarball')}
     previous = spec.get('previous') or {}
     sshd = None
 
@@ -643,9 +644,6 @@ def run_line(line: devenv.Line, targets: List[Tuple[str, str, str]], modes: Sequ
             except OSError:
                 pass
     results = json.loads(results_path.read_text(encoding='utf-8')) if results_path.is_file() else {'targets': {}}
-    if results and tarball:
-        results['tarball'] = str(tarball)
-        results_path.write_text(json.dumps(results, indent=1), encoding='utf-8')
 
     rows = []
     counts = {'total': 0, 'stock_pass': 0, 'ours_pass': 0, 'diverges': 0, 'stock_fails': 0, 'known': 0, 'no_proof': 0,
