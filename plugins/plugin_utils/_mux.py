@@ -228,6 +228,7 @@ class Server:
         self._sent: dict[int, set] = {}
         self._modules: dict[str, _Module] = {}
         self._known_dirs: set[tuple] = set()
+        self._mu_dirs: dict[str, tuple] = {}
         from ansible_collections.velocity.mitogen.plugins.module_utils import _target_commands, _target_files, _target_modules, _target_runtime
         self._t_commands = _target_commands
         self._t_files = _target_files
@@ -499,7 +500,8 @@ class Server:
         """``ansible.module_utils.*`` found in role, playbook and configured dirs.
 
         Mitogen's importer serves a package's submodules from its own directory
-        only, so these are shipped to the target by name instead.
+        only, so these are shipped to the target by name instead. Each directory
+        is read once per run (again only if it changes): every task asks.
         """
         import ansible.module_utils
         builtin = {os.path.realpath(p) for p in ansible.module_utils.__path__}
@@ -507,20 +509,34 @@ class Server:
         for base in paths:
             if os.path.realpath(base) in builtin:
                 continue
-            for root, dirs, files in os.walk(base):
-                dirs[:] = sorted(d for d in dirs if os.path.isfile(os.path.join(root, d, '__init__.py')))
-                rel = os.path.relpath(root, base)
-                prefix = 'ansible.module_utils' + ('' if rel == '.' else '.' + rel.replace(os.sep, '.'))
-                for name in sorted(files):
-                    if not name.endswith('.py'):
-                        continue
-                    path = os.path.join(root, name)
-                    is_pkg = name == '__init__.py'
-                    fullname = prefix if is_pkg else prefix + '.' + name[:-3]
-                    if fullname == 'ansible.module_utils' or fullname in found:
-                        continue  # the first directory wins, as in AnsiballZ
-                    with open(path, 'rb') as fp:
-                        found[fullname] = (path, fp.read(), is_pkg)
+            for fullname, entry in self._module_utils_dir(base).items():
+                found.setdefault(fullname, entry)  # the first directory wins, as in AnsiballZ
+        return found
+
+    def _module_utils_dir(self, base: str) -> dict[str, tuple]:
+        try:
+            mtime = os.stat(base).st_mtime
+        except OSError:
+            return {}
+        cached = self._mu_dirs.get(base)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        found: dict[str, tuple] = {}
+        for root, dirs, files in os.walk(base):
+            dirs[:] = sorted(d for d in dirs if os.path.isfile(os.path.join(root, d, '__init__.py')))
+            rel = os.path.relpath(root, base)
+            prefix = 'ansible.module_utils' + ('' if rel == '.' else '.' + rel.replace(os.sep, '.'))
+            for name in sorted(files):
+                if not name.endswith('.py'):
+                    continue
+                path = os.path.join(root, name)
+                is_pkg = name == '__init__.py'
+                fullname = prefix if is_pkg else prefix + '.' + name[:-3]
+                if fullname == 'ansible.module_utils':
+                    continue
+                with open(path, 'rb') as fp:
+                    found[fullname] = (path, fp.read(), is_pkg)
+        self._mu_dirs[base] = (mtime, found)
         return found
 
     def _imports_of(self, module: _Module, fqn: str) -> list[str]:
