@@ -39,7 +39,9 @@ How (details in tests/conformance/README.md):
 Environment: CONFORMANCE_LINES (default newest), CONFORMANCE_TARGETS (comma
 list, overrides targets.txt), CONFORMANCE_MODES (stock,ours), CONFORMANCE_TIMEOUT
 (seconds per ansible-test call, default 900), CONFORMANCE_RETRIES (re-runs of a
-target whose result differs between the strategies, default 1).
+target whose result differs between the strategies, default 1), CONFORMANCE_RESUME=1
+(continue an interrupted run), CONFORMANCE_TARBALL (test that collection
+tarball instead of building the work tree).
 """
 
 from __future__ import annotations
@@ -286,7 +288,7 @@ def setup_namespace_ssh(state: Path) -> subprocess.Popen:
     Path('/run/sshd').mkdir(mode=0o755, exist_ok=True)
     config = state / 'sshd_config'
     config.write_text('\n'.join([
-        'Port 22', 'ListenAddress 127.0.0.1', 'ListenAddress ::1',
+        'Port 22', 'ListenAddress 0.0.0.0', 'ListenAddress ::',  # private netns: only loopback exists; 127.0.0.x for delegate_to
         'HostKey %s' % hostkey, 'PidFile %s' % (state / 'sshd.pid'),
         'PermitRootLogin prohibit-password', 'PubkeyAuthentication yes', 'PasswordAuthentication yes',
         'KbdInteractiveAuthentication no', 'UsePAM yes', 'AcceptEnv LANG LC_*', 'PrintMotd no',
@@ -513,7 +515,7 @@ def write_report(report: Dict[str, Any]) -> None:
            '`ansible-test integration --local --allow-destructive` inside a private network/mount namespace. '
            'Full logs: `build/conformance/<line>/`.' % time.strftime('%Y-%m-%d %H:%M'), '']
     out += ['## Summary', '', '| line | ansible-core | Python | targets | stock passes | ours passes (of those) | diverges | '
-            'stock fails here | time |', '|---|---|---|---|---|---|---|---|---|']
+            'stock fails here | ansible-test time (stock + ours) |', '|---|---|---|---|---|---|---|---|---|']
     for line in report['lines']:
         if line.get('error'):
             cells = (line['line'], line.get('core', '-'), line.get('python', '-'), line['error'])
@@ -522,14 +524,17 @@ def write_report(report: Dict[str, Any]) -> None:
         c = line['counts']
         out.append('| %s | %s | %s | %d | %d | **%d/%d** | %d | %d | %s |' % (
             line['line'], line['core'], line['python'], c['total'], c['stock_pass'], c['ours_pass'], c['stock_pass'],
-            c['diverges'], c['stock_fails'], _fmt_seconds(line['seconds'])))
+            c['diverges'], c['stock_fails'], _fmt_seconds(sum(line['mode_seconds'].values()))))
     for line in report['lines']:
         if line.get('error'):
             continue
         out += ['', '## ansible-core %s (%s, Python %s)' % (line['line'], line['core'], line['python']), '',
-                'Private sshd: %s. Total time %s (stock %s, ours %s).' % (
-                    line.get('sshd'), _fmt_seconds(line['seconds']), _fmt_seconds(line['mode_seconds'].get('stock', 0)),
-                    _fmt_seconds(line['mode_seconds'].get('ours', 0))), '',
+                'Private sshd: %s. Collection tarball sha256 %s. ansible-test time: stock %s, ours %s '
+                '(this invocation, setup included: %s%s).' % (
+                    line.get('sshd'), (line.get('tarball_sha256') or '-')[:16],
+                    _fmt_seconds(line['mode_seconds'].get('stock', 0)), _fmt_seconds(line['mode_seconds'].get('ours', 0)),
+                    _fmt_seconds(line['seconds']), ', resumed: %d targets from an interrupted run' % line['resumed']
+                    if line.get('resumed') else ''), '',
                 '| target | category | stock | ours | proof (ours in play processes) | result |', '|---|---|---|---|---|---|']
         for row in line['rows']:
             out.append('| %s | %s | %s | %s | %s | %s%s |' % (
@@ -686,6 +691,7 @@ def run_line(line: devenv.Line, targets: List[Tuple[str, str, str]], modes: Sequ
                 counts['diverges'] += 1
     return {'line': line.name, 'core': core, 'python': info['python'], 'rows': rows, 'counts': counts,
             'sshd': results.get('sshd'), 'seconds': time.monotonic() - started, 'mode_seconds': mode_seconds,
+            'tarball_sha256': fingerprint.get('tarball_sha256'), 'resumed': len(previous.get('done', [])),
             'missing': missing}
 
 
@@ -737,7 +743,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     started = time.monotonic()
     tarball = None
-    if 'ours' in modes and not args.resume:
+    if 'ours' in modes and os.environ.get('CONFORMANCE_TARBALL'):
+        tarball = Path(os.environ['CONFORMANCE_TARBALL']).resolve()   # test a given build instead of the work tree
+    elif 'ours' in modes and not args.resume:
         dummy, newest = devenv.newest_venv()
         tarball = build_collection(newest)
     elif 'ours' in modes:
