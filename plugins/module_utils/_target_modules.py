@@ -116,8 +116,47 @@ _SIGNALS = tuple(getattr(signal, name) for name in ('SIGALRM', 'SIGCHLD', 'SIGPI
                  if hasattr(signal, name))
 
 
+class _Fallback(BaseException):
+    """The module needs a process of its own (respawn) or something only packaging reports."""
+
+
+def _respawn_module(interpreter_path):
+    raise _Fallback('respawn')
+
+
+def _import_fallback(exc):
+    """A module_util the controller did not find: AnsiballZ would not have been built."""
+    name = getattr(exc, 'name', None) or ''
+    return isinstance(exc, ImportError) and name.split('.')[0] in ('ansible', 'ansible_collections')
+
+
+def _set_rlimit_nofile(value):
+    """What AnsiballZ's wrapper does with ansible_python_module_rlimit_nofile; returns how to undo it."""
+    if not value:
+        return None
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, value) if hard != resource.RLIM_INFINITY else value
+    if wanted == soft:
+        return None
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except ValueError:
+        return None
+    return soft, hard
+
+
+def _restore_rlimit_nofile(saved):
+    if saved is not None:
+        import resource
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, saved)
+        except ValueError:
+            pass
+
+
 def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=None, chdir=None, custom_module_utils=None,
-               extensions=None):
+               extensions=None, rlimit_nofile=0):
     """Run one module as ``__main__``; return its rc, stdout and stderr like a process would.
 
     ``source`` is None when the caller believes the code is cached here; if it is
@@ -163,6 +202,7 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
     saved_signals = [(number, signal.getsignal(number)) for number in _SIGNALS]
     stdout, stderr = _Captured(), _Captured()
     rc = 0
+    saved_rlimit = None
     try:
         _reset_module_utils_globals()
         if env:
@@ -183,8 +223,11 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
             from ansible.module_utils import secrets as _secrets  # ansible-core >= 2.22
             for secret in secrets:
                 _secrets._secret_masker.register_secret_text(secret)
+        saved_rlimit = _set_rlimit_nofile(rlimit_nofile)
+        import importlib.machinery
         main = types.ModuleType('__main__')
         main.__file__ = path
+        main.__spec__ = importlib.machinery.ModuleSpec(fqn, None, origin=path)  # as runpy.run_module sets it
         main.__package__ = fqn.rpartition('.')[0]
         main.__builtins__ = __builtins__
         main._module_fqn = fqn
@@ -196,12 +239,24 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
                     import importlib
                     for extension, args in extensions.items():
                         importlib.import_module('ansible.module_utils._internal._ansiballz._extensions.' + extension).run(args)
+                from ansible.module_utils.common import respawn
+                # Only ever modules run in this interpreter: the patch can stay.
+                respawn.respawn_module = _respawn_module
                 exec(code, main.__dict__)
                 raise RuntimeError('New-style module did not handle its own exit.')
             except SystemExit:
                 raise
+            except _Fallback as ex:
+                return {'fallback': str(ex)}
             except Exception as ex:
+                if _import_fallback(ex):
+                    return {'fallback': 'import'}
                 _loader._handle_exception(ex, profile)
+            except BaseException:  # pylint: disable=broad-except
+                # What escapes AnsiballZ's handler kills the process: Python prints the traceback, rc 1.
+                import traceback
+                stderr.write(traceback.format_exc())
+                rc = 1
         except SystemExit as exc:
             if exc.code is None:
                 rc = 0
@@ -211,6 +266,7 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
                 stderr.write('%s\n' % (exc.code,))
                 rc = 1
     finally:
+        _restore_rlimit_nofile(saved_rlimit)
         atexit.register = saved_register
         for func, args, kwargs in reversed(exit_handlers):
             try:

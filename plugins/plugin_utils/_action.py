@@ -90,10 +90,18 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
             secrets=_ansible_compat.secrets_in(json_params),
             chdir=_hops.plain(chdir),
             module_utils_paths=_ansible_compat.module_utils_paths(),
+            rlimit_nofile=_ansible_compat.rlimit_nofile(action, task_vars),
         )
+        if raw.get('fallback'):
+            # The module asked for a process of its own (respawn_module), or imports a
+            # module_util only AnsiballZ packaging can report on: stock does it all.
+            display.vvv('velocity.mitogen: %s runs through AnsiballZ (%s)' % (name, raw['fallback']))
+            return stock()
     except InterpreterMissing as exc:
         # What stock gets back when /bin/sh cannot find the interpreter (pty: stderr in stdout).
         raw = {'rc': 127, 'stdout': ('/bin/sh: 1: %s: not found\r\n' % exc.interpreter).encode(), 'stderr': b''}
+    if raw['stderr'] and connection.module_on_tty():
+        raw = dict(raw, stdout=(raw['stderr'] + raw['stdout']).replace(b'\n', b'\r\n'), stderr=b'')
     out = to_text(raw['stdout'], errors='surrogate_then_replace')
     err = to_text(raw['stderr'], errors='surrogate_then_replace')
     res = dict(rc=raw['rc'], stdout=out, stdout_lines=out.splitlines(), stderr=err, stderr_lines=err.splitlines())

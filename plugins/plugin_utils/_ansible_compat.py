@@ -234,6 +234,18 @@ def module_utils_paths() -> list[str]:
     return [p for p in module_utils_loader._get_paths(subdirs=False) if os.path.isdir(p)]
 
 
+def rlimit_nofile(action: t.Any, task_vars: dict) -> int:
+    """ansible_python_module_rlimit_nofile, evaluated as AnsiballZ's builder does (omit gives 0)."""
+    # Internal: module_common._find_module_utils (2.19-2.22) templates it with
+    # Templar._engine.template(value, options=TemplateOptions(value_for_omit=0)).
+    from ansible import constants as C
+    from ansible._internal._templating._engine import TemplateOptions
+    value = C.config.get_config_value('PYTHON_MODULE_RLIMIT_NOFILE', variables=task_vars)
+    if not isinstance(value, int):
+        value = action._templar._engine.template(value, options=TemplateOptions(value_for_omit=0))
+    return int(value)  # a plain int: config values are tagged, and the target cannot unpickle tags
+
+
 def discovery_fallback(task_vars: dict) -> list[str]:
     from ansible import constants as C
     return list(C.config.get_config_value('INTERPRETER_PYTHON_FALLBACK', variables=task_vars))

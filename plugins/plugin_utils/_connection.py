@@ -143,6 +143,17 @@ class MitogenConnectionBase(ConnectionBase):
             via_sh=self.via_sh or become, timeout=None, tty=self._wants_tty(in_data, sudoable))
         return rc, stdout, stderr
 
+    def module_on_tty(self) -> bool:
+        """Whether stock would run a new-style module on a terminal (no pipelining: stderr
+        then arrives in stdout, with CRLF line ends)."""
+        pipelined = False
+        if not self.become or self.become.pipelining:
+            try:
+                pipelined = bool(self.get_option('pipelining'))
+            except KeyError:
+                pipelined = bool(getattr(self._play_context, 'pipelining', False))
+        return self._wants_tty(b'<module>' if pipelined else None, True)
+
     def _wants_tty(self, in_data: bytes | None, sudoable: bool) -> bool:
         """Whether the stock plugin would have run this command on a terminal."""
         return False

@@ -447,7 +447,7 @@ class Server:
 
     def op_run_module(self, session: 'Session', spec: list[dict], module_path: str, fqn: str, json_params: str,
                       profile: str, env: dict, secrets: list | None = None, chdir: str | None = None,
-                      module_utils_paths: list[str] | None = None) -> dict:
+                      module_utils_paths: list[str] | None = None, rlimit_nofile: int = 0) -> dict:
         module = self._module(module_path)
         context = self.context_for(spec)
         sent = self._sent.setdefault(context.context_id, set())
@@ -464,7 +464,7 @@ class Server:
                 if key not in sent:
                     custom[name] = entry
                     sent.add(key)
-        args = (fqn, module.path, json_params, profile, env, secrets, chdir, custom or None)
+        args = (fqn, module.path, json_params, profile, env, secrets, chdir, custom or None, None, rlimit_nofile)
         result = session.call(context, self._t_modules.run_module, module.key, source, *args)
         if result.get('need_source'):
             result = session.call(context, self._t_modules.run_module, module.key, module.source, *args)
