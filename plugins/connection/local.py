@@ -16,6 +16,15 @@ author:
 version_added: 0.1.0
 extends_documentation_fragment:
   - velocity.mitogen._connection
+options:
+  become_success_timeout:
+    description:
+      - Number of seconds to wait for become to succeed when enabled, as for M(ansible.builtin.local).
+      - The default is used if the configured value is less than 1.
+    type: int
+    default: 10
+    vars:
+      - name: ansible_local_become_success_timeout
 notes:
   - Needs one of the C(velocity.mitogen) strategies, which run the connection multiplexer.
 """
@@ -41,3 +50,10 @@ class Connection(MitogenConnectionBase):
 
     def _first_hop(self, python):
         return local_hop(python)
+
+    def _become_timeout(self):
+        timeout = self.get_option('become_success_timeout')
+        if timeout is None or int(timeout) < 1:
+            timeout = 10
+        return int(timeout), 'Timed out waiting for become success or become password prompt.'
+

@@ -213,6 +213,11 @@ class Connection(MitogenConnectionBase):
     def _first_hop(self, python):
         return ssh_hop(self.get_option, python)
 
+    def _become_timeout(self):
+        # ssh.py's _bare_run: select() waits 2 + timeout while escalating.
+        timeout = 2 + int(self.get_option('timeout') or 10)
+        return timeout, 'Timeout (%ds) waiting for privilege escalation prompt: ' % timeout
+
     def _wants_tty(self, in_data, sudoable):
         # ssh.py: `if not in_data and sudoable and use_tty: args = ('-tt', ...)`
         return not in_data and sudoable and bool(self.get_option('use_tty'))

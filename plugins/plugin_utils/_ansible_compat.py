@@ -80,6 +80,10 @@ def _patch_connection_loader() -> None:
     original = connection_loader.get_with_context
 
     def get_with_context(name, *args, **kwargs):
+        if kwargs.get('class_only'):
+            # A class asked for its static helpers (network connections call
+            # ssh's _create_control_path): the stock class answers.
+            return original(name, *args, **kwargs)
         return original(REDIRECTS.get(name, name), *args, **kwargs)
 
     get_with_context.__wrapped__ = original  # type: ignore[attr-defined]

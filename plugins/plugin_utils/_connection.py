@@ -109,7 +109,8 @@ class MitogenConnectionBase(ConnectionBase):
             python = self._python(interpreter)
             hops = [self._first_hop(python)]
             if become and self.become is not None:
-                hops.append(_hops.become_hop(self.become._plugin, python))
+                timeout, message = self._become_timeout()
+                hops.append(_hops.become_hop(self.become._plugin, python, self._shell, timeout, message))
         except _hops.HopError as exc:
             raise AnsibleError(str(exc)) from None
         return _hops.plain(hops)
@@ -142,6 +143,10 @@ class MitogenConnectionBase(ConnectionBase):
             'exec', spec=self.spec(become), cmd=_hops.plain(cmd), in_data=to_bytes(in_data) if in_data is not None else None,
             via_sh=self.via_sh or become, timeout=None, tty=self._wants_tty(in_data, sudoable))
         return rc, stdout, stderr
+
+    def _become_timeout(self) -> tuple[int, str]:
+        """How long stock waits for the become prompt or success, and what it says then."""
+        raise NotImplementedError
 
     def module_on_tty(self) -> bool:
         """Whether stock would run a new-style module on a terminal (no pipelining: stderr

@@ -11,11 +11,14 @@ but never in a hop's identity (see ``_mux._hop_key``) nor in any log line.
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ansible_collections.velocity.mitogen.plugins.plugin_utils import _planner
 
-SUPPORTED_BECOME = ('sudo',)
+SUPPORTED_BECOME = ('sudo', 'su')
+# Where the Python boot command goes in the become plugin's command (module_utils/_target_become).
+BOOT_PLACEHOLDER = 'VELOCITY_MITOGEN_BOOT_COMMAND'
 # Options that would leave an ssh ControlMaster behind the run, or fight with
 # the single long-lived connection Mitogen keeps itself.
 _DROPPED_SSH_OPTIONS = ('controlmaster', 'controlpersist', 'controlpath')
@@ -113,18 +116,53 @@ def local_hop(python: dict) -> dict:
     return {'method': 'local', 'kwargs': {}, 'python': python}
 
 
-def become_hop(become: t.Any, python: dict) -> dict:
-    """A hop for Ansible's become plugin ``become`` (its options already set)."""
+def _prompt_pattern(become: t.Any) -> str | None:
+    """The password prompt the become plugin waits for, as a regex."""
+    prompt = getattr(become, 'prompt', None)
+    if isinstance(prompt, str) and prompt:
+        return re.escape(prompt)  # sudo: a prompt of its own, passed with -p
+    if prompt:
+        # su (and plugins like it): localised prompts, as su's check_password_prompt matches them.
+        try:
+            prompts = become.get_option('prompt_l10n')
+        except KeyError:
+            prompts = None
+        prompts = prompts or getattr(become, 'SU_PROMPT_LOCALIZATIONS', None) or ['Password']
+        # Matched on raw bytes on the target: the fullwidth colon as an alternative, not in a class.
+        return '(?:%s)\\s*(?::|\uff1a)' % '|'.join(re.escape(str(p)) for p in prompts)
+    return None
+
+
+def become_hop(become: t.Any, python: dict, shell: t.Any, timeout: int, timeout_message: str) -> dict:
+    """A hop for Ansible's become plugin ``become`` (its options already set): the
+    command is the plugin's own, around the placeholder for the Python boot command."""
     name = getattr(become, 'name', None) or ''
     short = name.rsplit('.', 1)[-1]
     if short not in SUPPORTED_BECOME:
         raise HopError('become method %r is not supported by velocity.mitogen; supported: %s'
                        % (name, ', '.join(SUPPORTED_BECOME)))
-    flags = become.get_option('become_flags') or ''
+    command = become.build_become_command(BOOT_PLACEHOLDER, shell)
     kwargs = {
+        'method': short,
         'username': become.get_option('become_user') or 'root',
-        'sudo_path': become.get_option('become_exe') or 'sudo',
-        'sudo_args': _planner.split_args(flags),
+        'command': command,
         'password': become.get_option('become_pass') or None,
+        'prompt': _prompt_pattern(become),
+        'incorrect': [str(s) for s in getattr(become, 'fail', ())],
+        'missing': [str(s) for s in getattr(become, 'missing', ())],
+        'connect_timeout': timeout,
     }
-    return {'method': short, 'kwargs': kwargs, 'python': python}
+
+    def option(key: str) -> t.Any:
+        try:
+            return become.get_option(key)
+        except KeyError:
+            return None
+
+    identity = (short, option('become_exe'), option('become_flags'), _freeze_list(option('prompt_l10n')))
+    return {'method': 'become', 'kwargs': kwargs, 'python': python, 'identity': identity,
+            'timeout_message': timeout_message}
+
+
+def _freeze_list(value: t.Any) -> t.Any:
+    return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else value

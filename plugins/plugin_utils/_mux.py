@@ -225,6 +225,7 @@ class Server:
         self._hop_locks: dict[tuple, threading.Lock] = {}
         self._contexts: dict[tuple, t.Any] = {}
         self._info: dict[int, dict] = {}
+        self._prompted: set[int] = set()  # become contexts whose login typed a password
         self._sent: dict[int, set] = {}
         self._modules: dict[str, _Module] = {}
         self._known_dirs: set[tuple] = set()
@@ -336,6 +337,8 @@ class Server:
         if python:
             kwargs['python_path'] = _python_argv(python)
         kwargs['remote_name'] = hop.get('remote_name')
+        if method == 'become':
+            return self._connect_become(via, kwargs, hop.get('timeout_message'))
         connect = getattr(self.router, method, None)
         if connect is None:
             raise RemoteError('error', 'unsupported connection method %r' % method)
@@ -352,6 +355,44 @@ class Server:
             raise RemoteError('unreachable' if first else 'become_failed', message) from None
         except self._mitogen.core.TimeoutError as exc:
             raise RemoteError('unreachable' if first else 'become_failed', _connect_message(method, exc)) from None
+
+    def _connect_become(self, via: t.Any, kwargs: dict, timeout_message: str | None) -> t.Any:
+        """A become account's interpreter, started by the previous hop's interpreter
+        (or here, for a local connection) from the command the become plugin built."""
+        # Internal (Mitogen core 0.3.x): Router._connect(klass), Router.context_class,
+        # Router._write_lock/_context_by_id: what Router.proxy_connect does for a
+        # built-in method, done for our connection class.
+        from ansible_collections.velocity.mitogen.plugins.module_utils import _target_become
+        core = self._mitogen.core
+        router = self.router
+        kwargs.update(debug=router.debug, profiling=router.profiling, unidirectional=True)
+        if via is None:
+            try:
+                context = router._connect(_target_become.Connection, **kwargs)
+                if context.context_id in _target_become.prompted:
+                    self._prompted.add(context.context_id)
+                return context
+            except _target_become.PasswordError as exc:
+                raise RemoteError('become_failed', str(exc)) from None
+            except core.StreamError as exc:
+                if str(exc) == router.connection_timeout_msg:  # Router._connect's text for a timeout
+                    raise RemoteError('unreachable', timeout_message or str(exc)) from None
+                raise RemoteError('become_failed', _connect_message(kwargs.get('method', 'become'), exc)) from None
+        resp = self.call(via, _target_become.connect_via, kwargs=core.Kwargs(kwargs),
+                         _timeout=(kwargs.get("connect_timeout") or 30) + 30.0)
+        if resp['msg'] is not None:
+            if resp['kind'] == 'password':
+                raise RemoteError('become_failed', resp['msg'])
+            if resp['kind'] == 'timeout':
+                raise RemoteError('unreachable', timeout_message or resp['msg'])
+            raise RemoteError('become_failed', _connect_message(kwargs.get('method', 'become'), resp['msg']))
+        context = router.context_class(router, resp['id'], name='%s.%s' % (via.name, resp['name']))
+        context.via = via
+        with router._write_lock:
+            router._context_by_id[context.context_id] = context
+        if resp.get('prompted'):
+            self._prompted.add(context.context_id)
+        return context
 
     def call(self, context: t.Any, fn: t.Callable, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Call ``fn`` in ``context`` and wait, outside of any worker's chain."""
@@ -378,7 +419,13 @@ class Server:
 
     def op_exec(self, session: 'Session', spec: list[dict], cmd: str, in_data: bytes | None, via_sh: bool,
                 timeout: float | None, tty: bool = False) -> tuple:
-        return session.call(self.context_for(spec), self._t_commands.run_command, cmd, in_data, via_sh, timeout, tty)
+        context = self.context_for(spec)
+        result = session.call(context, self._t_commands.run_command, cmd, in_data, via_sh, timeout, tty)
+        if tty and context.context_id in self._prompted:
+            # Stock types the password before every command: the terminal echoes its line end.
+            rc, stdout, stderr = result
+            result = (rc, b'\r\n' + stdout, stderr)
+        return result
 
     def op_make_tmp(self, session: 'Session', spec: list[dict], base: str, basefile: str, system: bool) -> str:
         """Name a task temp dir as stock would and create it, without waiting for the target."""
@@ -635,8 +682,13 @@ def _umask() -> int:
 def _hop_key(hop: dict) -> tuple:
     """Identity of a hop: everything but secrets."""
     kwargs = hop.get('kwargs') or {}
-    items = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items() if k != 'password'))
-    return (hop['method'], items, _freeze(hop.get('python')))
+    # The become command and prompt carry a fresh random key each time: identity is in 'identity'.
+    items = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items() if k not in ('password', 'command', 'prompt')))
+    # The password is part of the identity, as a digest: a task with another password
+    # must log in again (and fail as stock does when it is wrong), not reuse an interpreter.
+    secret = kwargs.get('password')
+    digest = hashlib.sha256(('velocity:%s' % secret).encode('utf-8', 'surrogateescape')).hexdigest() if secret else None
+    return (hop['method'], items, _freeze(hop.get('python')), digest, _freeze(hop.get('identity')))
 
 
 def _freeze(value: t.Any) -> t.Any:
@@ -653,9 +705,11 @@ def _python_argv(python: dict) -> list[str]:
         return list(python['path'])
     candidates = python.get('discover') or ['python3', '/usr/bin/python3']
     quoted = ' '.join("'%s'" % c.replace("'", "'\"'\"'") for c in candidates)
+    # Nothing found: discovery then settles on /usr/bin/python3 (with a warning), as stock does.
     script = ('for p in %s; do x=$(command -v "$p" 2>/dev/null) && exec "$x" "$@"; done; '
+              '[ -x /usr/bin/python3 ] && exec /usr/bin/python3 "$@"; '
               'echo "velocity.mitogen: no Python interpreter found (tried: %s)" >&2; exit 127'
-              % (quoted, ' '.join(candidates).replace('"', '')))
+              % (quoted, ' '.join(candidates + ['/usr/bin/python3']).replace('"', '')))
     return ['/bin/sh', '-c', script, 'sh']
 
 

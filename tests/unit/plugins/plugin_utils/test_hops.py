@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.velocity.mitogen.plugins.plugin_utils import _hops, _mux
@@ -20,14 +22,19 @@ def options(**overrides):
     return values.__getitem__
 
 
-class FakeBecome:
-    def __init__(self, name='sudo', **values):
-        self.name = name
-        self.values = {'become_user': 'root', 'become_exe': None, 'become_flags': '-H -S -n', 'become_pass': None}
-        self.values.update(values)
+def become_plugin(name, **options):
+    """Ansible's own become plugin, options set directly as the task executor would."""
+    from ansible.plugins.loader import become_loader
+    plugin = become_loader.get(name)
+    plugin.set_options(direct=options)
+    return plugin
 
-    def get_option(self, name):
-        return self.values[name]
+
+def sh_shell():
+    from ansible.plugins.loader import shell_loader
+    shell = shell_loader.get('sh')
+    shell.set_options(direct={})
+    return shell
 
 
 def test_ssh_hop_maps_ansible_options():
@@ -57,15 +64,30 @@ def test_filter_ssh_args_forms():
     assert _hops.filter_ssh_args(argv) == ['-C', '-o', 'Compression=yes']
 
 
-def test_become_hop_sudo():
-    hop = _hops.become_hop(FakeBecome(become_user='app', become_pass='s3cret'), {'path': ['/usr/bin/python3']})
-    assert hop['method'] == 'sudo'
-    assert hop['kwargs'] == {'username': 'app', 'sudo_path': 'sudo', 'sudo_args': ['-H', '-S', '-n'], 'password': 's3cret'}
+def test_become_hop_runs_the_plugins_own_command():
+    plugin = become_plugin('sudo', become_user='app', become_pass='s3cret', become_flags='-H -S -n')
+    hop = _hops.become_hop(plugin, {'path': ['/usr/bin/python3']}, sh_shell(), 12, 'timed out')
+    kwargs = hop['kwargs']
+    assert hop['method'] == 'become' and kwargs['method'] == 'sudo' and kwargs['username'] == 'app'
+    assert kwargs['command'].startswith('sudo -H -S -p ')  # -n dropped: a password is set and _hops.BOOT_PLACEHOLDER in kwargs['command']
+    assert kwargs['password'] == 's3cret' and kwargs['connect_timeout'] == 12
+    assert re.search(kwargs['prompt'], plugin.prompt)  # sudo's own -p prompt
+    assert 'Sorry, try again.' in kwargs['incorrect']
+
+
+def test_su_prompt_follows_prompt_l10n():
+    plugin = become_plugin('su', become_user='app', prompt_l10n=['Passwort'])
+    hop = _hops.become_hop(plugin, {'path': ['/usr/bin/python3']}, sh_shell(), 10, 'timed out')
+    prompt = re.compile(hop['kwargs']['prompt'].encode('utf-8'), re.I)
+    assert prompt.search('Passwort: '.encode('utf-8'))
+    assert prompt.search('passwort\uff1a'.encode('utf-8'))
+    assert not prompt.search(b'Password: ')
+    assert hop['kwargs']['command'].startswith('su  app -c ')
 
 
 def test_unsupported_become_lists_supported():
-    with pytest.raises(_hops.HopError, match=r"'runas' is not supported.*supported: sudo"):
-        _hops.become_hop(FakeBecome(name='runas'), {'path': ['/x']})
+    with pytest.raises(_hops.HopError, match=r"'runas' is not supported.*supported: sudo, su"):
+        _hops.become_hop(become_plugin('runas', become_user='x'), {'path': ['/x']}, sh_shell(), 10, '')
 
 
 def test_python_spec():
@@ -82,11 +104,14 @@ def test_plain_strips_str_subclasses():
     assert value['a'][0].__class__ is str and all(k.__class__ is str for k in value)
 
 
-def test_hop_key_ignores_secrets():
-    a = {'method': 'sudo', 'kwargs': {'username': 'root', 'password': 'one'}, 'python': {'path': ['/p']}}
-    b = {'method': 'sudo', 'kwargs': {'username': 'root', 'password': 'two'}, 'python': {'path': ['/p']}}
-    assert _mux._hop_key(a) == _mux._hop_key(b)
-    assert 'one' not in repr(_mux._hop_key(a))
+def test_hop_key_keeps_secrets_out_but_tells_passwords_apart():
+    a = {'method': 'become', 'kwargs': {'username': 'root', 'password': 'pw-secret-1', 'command': 'sudo x1', 'prompt': 'k1'},
+         'python': {'path': ['/p']}, 'identity': ('sudo', None, '-H', None)}
+    b = dict(a, kwargs=dict(a['kwargs'], command='sudo x2', prompt='k2'))
+    c = dict(a, kwargs=dict(a['kwargs'], password='pw-secret-2'))
+    assert _mux._hop_key(a) == _mux._hop_key(b)  # a fresh prompt key each task: same account
+    assert _mux._hop_key(a) != _mux._hop_key(c)  # another password logs in again
+    assert 'pw-secret-1' not in repr(_mux._hop_key(a))
 
 
 def test_discovery_probe_tries_candidates_in_order():
