@@ -70,6 +70,12 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
     display.vvv('Using module file %s' % module_path)
     action._used_interpreter = '#!' + interpreter
 
+    fqn = _ansible_compat.module_fqn(name, module_path)
+    if fqn.rpartition('.')[2] == 'user' and args.get('state') == 'absent' and args.get('name'):
+        # userdel refuses an account with running processes: ours would be its interpreter.
+        action._connection.request('retire_account', spec=action._connection.spec(False),
+                                   username=_hops.plain(str(args['name'])))
+
     environment: dict[str, t.Any] = {}
     action._compute_environment_string(environment)
     profile = _ansible_compat.serialization_profile(source, module_path)
@@ -83,7 +89,7 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
             'run_module',
             spec=connection.spec(should_become(action), interpreter),
             module_path=_hops.plain(module_path),
-            fqn=_ansible_compat.module_fqn(name, module_path),
+            fqn=fqn,
             json_params=json_params,
             profile=profile,
             env={_hops.plain(k): _hops.plain(str(v)) for k, v in environment.items()},

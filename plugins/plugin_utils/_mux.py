@@ -522,6 +522,23 @@ class Server:
         """Wait for this worker's unanswered writes; raise the first error among them."""
         session.sync_all()
 
+    def op_retire_account(self, session: 'Session', spec: list[dict], username: str) -> None:
+        """Shut down the interpreters that run as ``username`` behind ``spec``'s login, so
+        that the account can be removed: under stock no process of it outlives a task."""
+        base: tuple = tuple(_hop_key(hop) for hop in spec)
+        doomed = {}
+        with self._lock:
+            for k, c in list(self._contexts.items()):
+                if len(k) > len(base) and k[:len(base)] == base and any(
+                        hop[0] == 'become' and dict(hop[1]).get('username') == username for hop in k[len(base):]):
+                    doomed[id(c)] = c
+                    del self._contexts[k]
+        for c in doomed.values():
+            try:
+                c.shutdown(wait=True)
+            except Exception:  # pylint: disable=broad-except
+                pass
+
     def op_reset(self, session: 'Session', spec: list[dict]) -> None:
         """Shut down the interpreter(s) at the end of ``spec``; the next task starts fresh ones."""
         key: tuple = tuple(_hop_key(hop) for hop in spec)

@@ -8,6 +8,7 @@ PW="$(cat "$STATE/vmpw.password")"
 "$PY" ../setup_velocity/compare.py become_password.yml -e "ansible_become_password=$PW" "$@"
 "$PY" ../setup_velocity/compare.py become_wrong_password.yml --expect-rc 2 -e "ansible_become_password=wrong-password" "$@"
 "$PY" ../setup_velocity/compare.py become_missing_password.yml --expect-rc 2 "$@"
+"$PY" ../setup_velocity/compare.py become_retire.yml --hosts 1 "$@"
 "$PY" ../setup_velocity/compare.py become_su.yml --hosts 1 -e "ansible_become_password=$PW" "$@"
 "$PY" ../setup_velocity/compare.py become_unsupported.yml --expect-rc 2 --rc-only --ours-contains "become method 'runas' is not supported by velocity.mitogen connections; supported: sudo, su" "$@"
 # Secrets never reach the output, even at -vvvv (from a vars file: -e values are echoed by ansible-playbook itself).
