@@ -27,6 +27,7 @@ Every patched method calls the original for connections that are not ours.
 from __future__ import annotations
 
 import json
+import threading
 import typing as t
 
 from ansible.release import __version__ as _ANSIBLE_VERSION_TEXT
@@ -236,6 +237,42 @@ def module_utils_paths() -> list[str]:
     import os
     from ansible.plugins.loader import module_utils_loader
     return [p for p in module_utils_loader._get_paths(subdirs=False) if os.path.isdir(p)]
+
+
+_packaging_lock = threading.Lock()
+
+
+def packaging_verdict(name: str, fqn: str, source: bytes, module_utils_paths: list[str]) -> str:
+    """Run AnsiballZ's dependency scan for a module: '' when we can run it in-process,
+    'packaging' when stock would fail to build it (stock then reports the error itself),
+    'embed' when it embeds resources (EmbedManager, 2.21+), which only the zip carries."""
+    # Internal: module_common.recursive_finder(name, module_fqn, module_data, zf, date_time,
+    # extension_manager) (same signature 2.19-2.22), which reads its search path from
+    # module_utils_loader._get_paths(subdirs=False): that is pointed, under a lock, at the
+    # directories of the worker that asked.
+    import datetime
+    import io
+    import warnings
+    import zipfile
+    from ansible.errors import AnsibleError
+    from ansible.executor import module_common
+    from ansible._internal._ansiballz import _builder
+    from ansible.plugins.loader import module_utils_loader
+
+    with _packaging_lock:
+        original = module_utils_loader._get_paths
+        module_utils_loader._get_paths = lambda subdirs=True: list(module_utils_paths)
+        try:
+            with warnings.catch_warnings(), zipfile.ZipFile(io.BytesIO(), mode='w') as zf:
+                warnings.simplefilter('ignore')  # zipfile's duplicate-name warnings: stock shows them itself
+                module_common.recursive_finder(name, fqn, source, zf, datetime.datetime.now(datetime.timezone.utc),
+                                               _builder.ExtensionManager())
+                names = set(zf.namelist())
+        except AnsibleError:
+            return 'packaging'
+        finally:
+            module_utils_loader._get_paths = original
+    return 'embed' if 'ansible/module_utils/embed.py' in names else ''
 
 
 def rlimit_nofile(action: t.Any, task_vars: dict) -> int:

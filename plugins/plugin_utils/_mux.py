@@ -27,7 +27,7 @@ import time
 import traceback
 import typing as t
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils import _wire
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _wire
 
 LOG = logging.getLogger('velocity.mitogen.mux')
 START_TIMEOUT = 30.0
@@ -191,11 +191,12 @@ def _accept_loop(listener: socket.socket, server: 'Server') -> None:
 
 
 class _Module:
-    __slots__ = ('key', 'path', 'source', 'mtime', 'imports')
+    __slots__ = ('key', 'path', 'source', 'mtime', 'imports', 'verdict')
 
     def __init__(self, key: str, path: str, source: bytes, mtime: float) -> None:
         self.key, self.path, self.source, self.mtime = key, path, source, mtime
         self.imports: list[str] | None = None
+        self.verdict: str | None = None  # '' or why AnsiballZ must carry it (_ansible_compat.packaging_verdict)
 
 
 class Server:
@@ -496,6 +497,10 @@ class Server:
                       profile: str, env: dict, secrets: list | None = None, chdir: str | None = None,
                       module_utils_paths: list[str] | None = None, rlimit_nofile: int = 0) -> dict:
         module = self._module(module_path)
+        if module.verdict is None:
+            module.verdict = self._verdict(module, fqn, module_utils_paths or [])
+        if module.verdict:
+            return {'fallback': module.verdict}
         context = self.context_for(spec)
         sent = self._sent.setdefault(context.context_id, set())
         source = None if module.key in sent else module.source
@@ -636,6 +641,23 @@ class Server:
                 present.append(name)
         module.imports = present
         return present
+
+    def _verdict(self, module: _Module, fqn: str, module_utils_paths: list[str]) -> str:
+        """Whether the module must go through AnsiballZ. Only a module whose import
+        closure reaches ansible.module_utils.embed pays for AnsiballZ's own scan; a
+        module_util that is missing shows up as an ImportError on the target instead."""
+        names = set(self._imports_of(module, fqn))
+        finder = self.router.responder._finder  # Internal (Mitogen core): ModuleFinder.find_related, cached
+        for name in list(names):
+            try:
+                names.update(finder.find_related(name))
+            except Exception:  # pylint: disable=broad-except
+                continue
+        direct = b'module_utils.embed' in module.source or b'module_utils import embed' in module.source
+        if not direct and 'ansible.module_utils.embed' not in names:
+            return ''
+        return _ansible_compat.packaging_verdict(os.path.basename(module.path).rpartition('.')[0] or fqn, fqn,
+                                                 module.source, module_utils_paths)
 
     def _module(self, path: str) -> _Module:
         stat = os.stat(path)
