@@ -91,6 +91,15 @@ def _patch_connection_loader() -> None:
     connection_loader.get_with_context = get_with_context
 
 
+def stock_connection(name: str, play_context: t.Any, task_uuid: t.Any = None, ansible_playbook_pid: t.Any = None) -> t.Any:
+    """An instance of the stock connection plugin ``name``, past our redirection."""
+    # Public: PluginLoader.get_with_context (unwrapped when our hook is installed), with
+    # the arguments TaskExecutor._get_connection passes (2.19-2.22).
+    from ansible.plugins.loader import connection_loader
+    get = getattr(connection_loader.get_with_context, '__wrapped__', connection_loader.get_with_context)
+    return get(name, play_context, task_uuid=task_uuid, ansible_playbook_pid=ansible_playbook_pid).object
+
+
 def preload_for_workers() -> None:
     """Do once in the controller what every forked worker would otherwise redo per task."""
     # Public: PluginLoader.get(name, class_only=True) caches the class and its config definitions.

@@ -63,11 +63,13 @@ class MitogenConnectionBase(ConnectionBase):
 
     def __init__(self, play_context: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(play_context, *args, **kwargs)
+        self._load_kwargs = {k: kwargs.get(k) for k in ('task_uuid', 'ansible_playbook_pid')}
         self._link: _link.Link | None = None
         self._become_next = False
         self.cwd: str | None = None
         # Whether the task temp dir (and so files put there) belongs to the become account.
         self.file_become = False
+        self._stock: t.Any = None  # the stock plugin, for a target without any Python
 
     # -- plumbing ----------------------------------------------------------
 
@@ -103,10 +105,18 @@ class MitogenConnectionBase(ConnectionBase):
         fallback = self.get_option('interpreter_python_fallback') or _ansible_compat.discovery_fallback({})
         return _hops.python_spec(value, fallback)
 
-    def spec(self, become: bool, interpreter: str | None = None) -> list[dict]:
-        """The hop chain for this task: the target, then the become account if asked."""
+    def spec(self, become: bool, interpreter: str | None = None, any_python: bool = False) -> list[dict]:
+        """The hop chain for this task: the target, then the become account if asked.
+
+        ``any_python``: for work that only needs some Python to carry it (shell
+        commands, files) once the configured one turned out to be missing.
+        """
         try:
-            python = self._python(interpreter)
+            if any_python:
+                fallback = self.get_option('interpreter_python_fallback') or _ansible_compat.discovery_fallback({})
+                python = {'discover': list(fallback)}
+            else:
+                python = self._python(interpreter)
             hops = [self._first_hop(python)]
             if become and self.become is not None:
                 timeout, message = self._become_timeout()
@@ -136,13 +146,50 @@ class MitogenConnectionBase(ConnectionBase):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         become = self._take_become(sudoable)
         display.vvv('EXEC %s' % (cmd,), host=self._host_for_display())
+        original = cmd
         if self.cwd:
             # A become account may not be allowed into the controller's directory.
             cmd = 'cd %s 2>/dev/null; %s' % (_quote(to_text(self.cwd)), cmd)
-        rc, stdout, stderr = self.request(
-            'exec', spec=self.spec(become), cmd=_hops.plain(cmd), in_data=to_bytes(in_data) if in_data is not None else None,
-            via_sh=self.via_sh or become, timeout=None, tty=self._wants_tty(in_data, sudoable))
-        return rc, stdout, stderr
+        args = dict(cmd=_hops.plain(cmd), in_data=to_bytes(in_data) if in_data is not None else None,
+                    via_sh=self.via_sh or become, timeout=None, tty=self._wants_tty(in_data, sudoable))
+        try:
+            return self._without_python(
+                lambda any_python: tuple(self.request('exec', spec=self.spec(become, any_python=any_python), **args)),
+                lambda stock: stock.exec_command(self._stock_become(stock, become, original), in_data, sudoable))
+        finally:
+            self._become_next = False
+
+    def _without_python(self, ours: t.Callable[[bool], t.Any], stock: t.Callable[[t.Any], t.Any]) -> t.Any:
+        """Run ``ours``; when the configured Python is missing, again with any Python the
+        target has; when it has none, as the stock plugin would (``raw`` bootstraps Python)."""
+        try:
+            return ours(False)
+        except InterpreterMissing:
+            pass
+        try:
+            return ours(True)
+        except InterpreterMissing:
+            display.vvv('velocity.mitogen: no Python on the target, using %s' % self._stock_name(), host=self._host_for_display())
+            return stock(self._stock_connection())
+
+    def _stock_name(self) -> str:
+        return 'ansible.builtin.' + self.transport
+
+    def _stock_connection(self) -> t.Any:
+        if self._stock is None:
+            stock = _ansible_compat.stock_connection(self._stock_name(), self._play_context, **self._load_kwargs)
+            stock.set_options(direct={k: v for k, v in self._options.items() if v is not None and stock.has_option(k)})
+            self._stock = stock
+        return self._stock
+
+    def _stock_become(self, stock: t.Any, become: bool, cmd: str) -> str:
+        """The command as stock would run it: wrapped by the become plugin, whose prompt
+        handling the stock connection then does."""
+        if not become or self.become is None:
+            stock.set_become_plugin(None)
+            return cmd
+        stock.set_become_plugin(self.become._plugin)
+        return self.become._plugin.build_become_command(cmd, stock._shell)
 
     def _become_timeout(self) -> tuple[int, str]:
         """How long stock waits for the become prompt or success, and what it says then."""
@@ -168,12 +215,18 @@ class MitogenConnectionBase(ConnectionBase):
         display.vvv('PUT %s TO %s' % (in_path, out_path), host=self._host_for_display())
         if not os.path.exists(to_bytes(in_path, errors='surrogate_or_strict')):
             raise AnsibleError('file or module does not exist: %s' % in_path)
-        self.request('put', spec=self.spec(self.file_become), dest=_hops.plain(out_path), src=os.path.abspath(in_path))
+        self._without_python(
+            lambda any_python: self.request('put', spec=self.spec(self.file_become, any_python=any_python),
+                                            dest=_hops.plain(out_path), src=os.path.abspath(in_path)),
+            lambda stock: stock.put_file(in_path, out_path))
 
     def fetch_file(self, in_path: str, out_path: str) -> None:
         super().fetch_file(in_path, out_path)
         display.vvv('FETCH %s TO %s' % (in_path, out_path), host=self._host_for_display())
-        self.request('fetch', spec=self.spec(False), src=_hops.plain(in_path), dest=os.path.abspath(out_path))
+        self._without_python(
+            lambda any_python: self.request('fetch', spec=self.spec(False, any_python=any_python),
+                                            src=_hops.plain(in_path), dest=os.path.abspath(out_path)),
+            lambda stock: stock.fetch_file(in_path, out_path))
 
     def reset(self) -> None:
         # Stock semantics: the next task starts a new connection (and interpreters).

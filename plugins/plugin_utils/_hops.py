@@ -159,7 +159,9 @@ def become_hop(become: t.Any, python: dict, shell: t.Any, timeout: int, timeout_
         except KeyError:
             return None
 
-    identity = (short, option('become_exe'), option('become_flags'), _freeze_list(option('prompt_l10n')))
+    # Everything the command says (exe, flags, user, sudo_chdir, ...) but its per-call random key.
+    key = getattr(become, '_id', None)
+    identity = (short, command.replace(key, '*') if key else command, _freeze_list(option('prompt_l10n')))
     return {'method': 'become', 'kwargs': kwargs, 'python': python, 'identity': identity,
             'timeout_message': timeout_message}
 

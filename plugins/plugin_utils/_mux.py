@@ -754,6 +754,8 @@ def _python_argv(python: dict) -> list[str]:
 
 def _missing_interpreter(python: dict | None, text: str) -> str | None:
     """The interpreter path, if the boot failed because it does not exist."""
+    if python and python.get('discover') and 'no Python interpreter found' in text:
+        return 'python'
     if not python or not python.get('path'):
         return None
     path = python['path'][0]
