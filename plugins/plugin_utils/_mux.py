@@ -350,8 +350,9 @@ class Server:
             if missing:
                 raise RemoteError('interpreter_missing', missing) from None
             message = _connect_message(method, exc)
-            if method == 'ssh' and type(exc).__name__ == 'PasswordError' and not kwargs.get('password'):
-                # Mitogen reports a refused login in its own words; stock shows ssh's.
+            if method == 'ssh' and type(exc).__name__ == 'PasswordError':
+                # Mitogen reports a refused login (no or a wrong password) in its own
+                # words; stock shows ssh's, from its single attempt.
                 message = _ssh_refusal(kwargs) or message
             raise RemoteError('unreachable' if first else 'become_failed', message) from None
         except self._mitogen.core.TimeoutError as exc:
