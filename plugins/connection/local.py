@@ -16,6 +16,7 @@ author:
 version_added: 0.1.0
 extends_documentation_fragment:
   - velocity.mitogen._connection
+  - ansible.builtin.connection_pipelining
 options:
   become_success_timeout:
     description:
@@ -25,6 +26,15 @@ options:
     default: 10
     vars:
       - name: ansible_local_become_success_timeout
+  become_strip_preamble:
+    description:
+      - Strip internal become output preceding command execution, as for M(ansible.builtin.local).
+      - When disabled (a diagnostic setting), commands run with become go through M(ansible.builtin.local),
+        which shows that output: a persistent interpreter has no per-command become preamble to show.
+    type: bool
+    default: true
+    vars:
+      - name: ansible_local_become_strip_preamble
 notes:
   - Needs one of the C(velocity.mitogen) strategies, which run the connection multiplexer.
 """
@@ -50,6 +60,13 @@ class Connection(MitogenConnectionBase):
 
     def _first_hop(self, python):
         return local_hop(python)
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        if self._become_next and sudoable and self.become is not None and not self.get_option('become_strip_preamble'):
+            self._become_next = False
+            stock = self._stock_connection()
+            return stock.exec_command(self._stock_become(stock, True, cmd), in_data, sudoable)
+        return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
 
     def _become_timeout(self):
         timeout = self.get_option('become_success_timeout')
