@@ -30,7 +30,7 @@ options:
     description:
       - Strip internal become output preceding command execution, as for M(ansible.builtin.local).
       - When disabled (a diagnostic setting), commands run with become go through M(ansible.builtin.local),
-        which shows that output: a persistent interpreter has no per-command become preamble to show.
+        which shows that output (a persistent interpreter has no per-command become preamble).
     type: bool
     default: true
     vars:
