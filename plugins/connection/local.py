@@ -29,8 +29,8 @@ options:
   become_strip_preamble:
     description:
       - Strip internal become output preceding command execution, as for M(ansible.builtin.local).
-      - When disabled (a diagnostic setting), commands run with become go through M(ansible.builtin.local),
-        which shows that output (a persistent interpreter has no per-command become preamble).
+      - Shell commands run with become (M(ansible.builtin.raw), M(ansible.builtin.script)) go through
+        M(ansible.builtin.local), so this applies to them exactly as there.
     type: bool
     default: true
     vars:
@@ -62,7 +62,11 @@ class Connection(MitogenConnectionBase):
         return local_hop(python)
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
-        if self._become_next and sudoable and self.become is not None and not self.get_option('become_strip_preamble'):
+        # A shell command with become on the controller goes through ansible.builtin.local:
+        # what the become wrapper prints around each command (the preamble that
+        # become_strip_preamble is about) is part of its result there. Modules still
+        # run in the become account's persistent interpreter.
+        if self._become_next and sudoable and self.become is not None:
             self._become_next = False
             stock = self._stock_connection()
             return stock.exec_command(self._stock_become(stock, True, cmd), in_data, sudoable)

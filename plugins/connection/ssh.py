@@ -201,8 +201,12 @@ EXAMPLES = r"""
     - ansible.builtin.command: uptime
 """
 
+from ansible.utils.display import Display
+
 from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnectionBase
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._hops import ssh_hop
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._hops import HopError, ssh_command_line, ssh_hop
+
+display = Display()
 
 
 class Connection(MitogenConnectionBase):
@@ -212,6 +216,14 @@ class Connection(MitogenConnectionBase):
 
     def _first_hop(self, python):
         return ssh_hop(self.get_option, python)
+
+    def _announce(self):
+        host = self.get_option('host')
+        display.vvv('ESTABLISH SSH CONNECTION FOR USER: %s' % (self.get_option('remote_user'),), host=host)
+        try:
+            display.vvv('SSH: EXEC %s' % ssh_command_line(ssh_hop(self.get_option, {})['kwargs']), host=host)
+        except HopError:
+            pass  # reported when the hop is used
 
     def _become_timeout(self):
         # ssh.py's _bare_run: select() waits 2 + timeout while escalating.

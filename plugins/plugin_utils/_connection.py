@@ -87,8 +87,12 @@ class MitogenConnectionBase(ConnectionBase):
                                % (name, ', '.join(_hops.SUPPORTED_BECOME)))
         self.become = _BecomeProxy(plugin, self)
 
+    def _announce(self) -> None:
+        """Say at -vvv what the stock plugin says when it connects."""
+
     def _connect(self) -> 'MitogenConnectionBase':
         if self._link is None:
+            self._announce()
             try:
                 self._link = _link.Link()
             except _link.NotRunning as exc:

@@ -112,6 +112,20 @@ def ssh_hop(get_option: t.Callable[[str], t.Any], python: dict, remote_name: str
     return {'method': 'ssh', 'kwargs': kwargs, 'python': python, 'remote_name': remote_name}
 
 
+def ssh_command_line(kwargs: dict) -> str:
+    """The ssh client command the multiplexer runs for an ssh hop, for -vvv (no secrets in it)."""
+    import shlex
+    argv = [kwargs.get('ssh_path') or 'ssh'] + list(kwargs.get('ssh_args') or [])
+    if kwargs.get('port'):
+        argv += ['-o', 'Port=%s' % kwargs['port']]
+    if kwargs.get('identity_file'):
+        argv += ['-o', 'IdentityFile="%s"' % kwargs['identity_file']]
+    if kwargs.get('username'):
+        argv += ['-o', 'User="%s"' % kwargs['username']]
+    argv += ['-o', 'ConnectTimeout=%s' % kwargs.get('connect_timeout'), str(kwargs.get('hostname'))]
+    return ' '.join(shlex.quote(str(a)) for a in argv)
+
+
 def local_hop(python: dict) -> dict:
     return {'method': 'local', 'kwargs': {}, 'python': python}
 
