@@ -77,4 +77,3 @@ class Connection(MitogenConnectionBase):
         if timeout is None or int(timeout) < 1:
             timeout = 10
         return int(timeout), 'Timed out waiting for become success or become password prompt.'
-
