@@ -18,6 +18,14 @@ extends_documentation_fragment:
   - velocity.mitogen._connection
   - ansible.builtin.connection_pipelining
 options:
+  host:
+    description:
+      - The inventory host a task runs for. Each one gets its own persistent interpreter on the controller,
+        so that hosts run in parallel as they do with M(ansible.builtin.local).
+    type: string
+    default: localhost
+    vars:
+      - name: inventory_hostname
   become_success_timeout:
     description:
       - Number of seconds to wait for become to succeed when enabled, as for M(ansible.builtin.local).
@@ -59,7 +67,7 @@ class Connection(MitogenConnectionBase):
     via_sh = True
 
     def _first_hop(self, python):
-        return local_hop(python)
+        return local_hop(python, self.get_option('host'))
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         # A shell command with become on the controller goes through ansible.builtin.local:

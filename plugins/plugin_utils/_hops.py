@@ -126,8 +126,10 @@ def ssh_command_line(kwargs: dict) -> str:
     return ' '.join(shlex.quote(str(a)) for a in argv)
 
 
-def local_hop(python: dict) -> dict:
-    return {'method': 'local', 'kwargs': {}, 'python': python}
+def local_hop(python: dict, host: str | None = None) -> dict:
+    """The controller, with one interpreter per inventory host (``identity``): hosts of a
+    play with a local connection run in parallel, as stock's one process per host does."""
+    return {'method': 'local', 'kwargs': {}, 'python': python, 'identity': host}
 
 
 def _prompt_pattern(become: t.Any) -> str | None:
