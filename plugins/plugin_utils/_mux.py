@@ -532,31 +532,19 @@ class Server:
         """Shut down the interpreters that run as ``username`` behind ``spec``'s login, so
         that the account can be removed: under stock no process of it outlives a task."""
         base: tuple = tuple(_hop_key(hop) for hop in spec)
-        doomed = {}
-        with self._lock:
-            for k, c in list(self._contexts.items()):
-                if len(k) > len(base) and k[:len(base)] == base and any(
-                        hop[0] == 'become' and dict(hop[1]).get('username') == username for hop in k[len(base):]):
-                    doomed[id(c)] = c
-                    del self._contexts[k]
-        for c in doomed.values():
-            try:
-                c.shutdown(wait=True)
-            except Exception:  # pylint: disable=broad-except
-                pass
+        self._retire(lambda k: len(k) > len(base) and k[:len(base)] == base and any(
+            hop[0] == 'become' and dict(hop[1]).get('username') == username for hop in k[len(base):]))
 
     def op_reset(self, session: 'Session', spec: list[dict]) -> None:
         """Shut down the interpreter(s) at the end of ``spec``; the next task starts fresh ones."""
         key: tuple = tuple(_hop_key(hop) for hop in spec)
+        # Children routed through this context die with it.
+        self._retire(lambda k: k[:len(key)] == key)
+
+    def _retire(self, doomed_key: t.Callable[[tuple], bool]) -> None:
+        """Forget the contexts whose key ``doomed_key`` accepts (and their aliases), then shut them down."""
         with self._lock:
-            context = self._contexts.get(key)
-            doomed = {}
-            if context is not None:
-                doomed[id(context)] = context
-                # Children routed through this context die with it.
-                for k, c in self._contexts.items():
-                    if len(k) > len(key) and k[:len(key)] == key:
-                        doomed[id(c)] = c
+            doomed = {id(c): c for k, c in self._contexts.items() if doomed_key(k)}
             for k in [k for k, c in self._contexts.items() if id(c) in doomed]:
                 del self._contexts[k]
         for c in doomed.values():
@@ -564,7 +552,6 @@ class Server:
                 c.shutdown(wait=True)
             except Exception:  # pylint: disable=broad-except
                 pass
-        return None
 
     def _custom_module_utils(self, paths: list[str]) -> dict[str, tuple]:
         """``ansible.module_utils.*`` found in role, playbook and configured dirs.
