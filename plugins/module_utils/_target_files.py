@@ -26,11 +26,6 @@ def write_file(path, data, mode=None):
     finish_upload(token, mode)
 
 
-def read_file(path):
-    with open(path, 'rb') as fp:
-        return fp.read()
-
-
 def pull_file(source, dest, mode=None, econtext=None):
     """Stream ``source`` from the controller's FileService into ``dest``, atomically."""
     import mitogen.service

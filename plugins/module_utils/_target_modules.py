@@ -80,10 +80,6 @@ def _decoded(raw):
         yield os.fsdecode(key), os.fsdecode(value)
 
 
-def has_code(key):
-    return key in _code_cache
-
-
 def _compile(key, path, source):
     code = _code_cache.get(key)
     if code is None:
