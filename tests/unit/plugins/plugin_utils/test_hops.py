@@ -69,7 +69,8 @@ def test_become_hop_runs_the_plugins_own_command():
     hop = _hops.become_hop(plugin, {'path': ['/usr/bin/python3']}, sh_shell(), 12, 'timed out')
     kwargs = hop['kwargs']
     assert hop['method'] == 'become' and kwargs['method'] == 'sudo' and kwargs['username'] == 'app'
-    assert kwargs['command'].startswith('sudo -H -S -p ')  # -n dropped: a password is set and _hops.BOOT_PLACEHOLDER in kwargs['command']
+    assert kwargs['command'].startswith('sudo -H -S -p ')  # -n dropped: a password is set
+    assert _hops.BOOT_PLACEHOLDER in kwargs['command']
     assert kwargs['password'] == 's3cret' and kwargs['connect_timeout'] == 12
     assert re.search(kwargs['prompt'], plugin.prompt)  # sudo's own -p prompt
     assert 'Sorry, try again.' in kwargs['incorrect']
