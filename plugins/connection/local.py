@@ -10,7 +10,8 @@ short_description: Run tasks on the controller through a persistent Mitogen inte
 description:
   - Runs tasks on the control node, like M(ansible.builtin.local), but through one persistent Python
     interpreter per become account that keeps module code cached between tasks.
-  - Used automatically for C(local) connections while a C(velocity.mitogen) strategy runs.
+  - Set it as a host's connection (C(ansible_connection=velocity.mitogen.local)) under any ansible.builtin strategy
+    (connection-only mode), or let a C(velocity.mitogen) strategy use it for C(local) connections.
 author:
   - velocity.mitogen team (@velocity-mitogen)
 version_added: 0.1.0
@@ -44,44 +45,23 @@ options:
     vars:
       - name: ansible_local_become_strip_preamble
 notes:
-  - Needs one of the C(velocity.mitogen) strategies, which run the connection multiplexer.
+  - The first task that needs it starts the connection multiplexer, which ends with the controller.
 """
 
 EXAMPLES = r"""
 - name: Run a play on the controller
   hosts: localhost
-  connection: local
-  strategy: velocity.mitogen.linear
+  connection: velocity.mitogen.local
   tasks:
     - ansible.builtin.ping:
 """
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnectionBase
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._hops import local_hop
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnection
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._transports import LOCAL
 
 
-class Connection(MitogenConnectionBase):
+class Connection(MitogenConnection):
     """Local connection through a persistent Mitogen interpreter."""
 
     transport = 'local'
-    via_sh = True
-
-    def _first_hop(self, python):
-        return local_hop(python, self.get_option('host'))
-
-    def exec_command(self, cmd, in_data=None, sudoable=True):
-        # A shell command with become on the controller goes through ansible.builtin.local:
-        # what the become wrapper prints around each command (the preamble that
-        # become_strip_preamble is about) is part of its result there. Modules still
-        # run in the become account's persistent interpreter.
-        if self._become_next and sudoable and self.become is not None:
-            self._become_next = False
-            stock = self._stock_connection()
-            return stock.exec_command(self._stock_become(stock, True, cmd), in_data, sudoable)
-        return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
-
-    def _become_timeout(self):
-        timeout = self.get_option('become_success_timeout')
-        if timeout is None or int(timeout) < 1:
-            timeout = 10
-        return int(timeout), 'Timed out waiting for become success or become password prompt.'
+    record = LOCAL

@@ -12,14 +12,15 @@ description:
     plus one per become account, reused by every task of the run. Module code is uploaded once and cached.
   - Honours the options of M(ansible.builtin.ssh) listed here, read from the same variables, C(ansible.cfg)
     settings, environment variables and command line options.
-  - Used automatically for C(ssh) and C(smart) connections while a C(velocity.mitogen) strategy runs.
+  - Set it as a host's connection (C(ansible_connection=velocity.mitogen.ssh)) under any ansible.builtin strategy
+    (connection-only mode), or let a C(velocity.mitogen) strategy use it for C(ssh) and C(smart) connections.
 author:
   - velocity.mitogen team (@velocity-mitogen)
 version_added: 0.1.0
 extends_documentation_fragment:
   - velocity.mitogen._connection
 notes:
-  - Needs one of the C(velocity.mitogen) strategies, which run the connection multiplexer.
+  - The first task that needs it starts the connection multiplexer, which ends with the controller.
   - C(ControlMaster), C(ControlPersist) and C(ControlPath) in the ssh arguments are dropped, because the
     one connection is kept open for the whole run and none is left behind after it.
 options:
@@ -194,42 +195,26 @@ options:
 """
 
 EXAMPLES = r"""
-# Nothing to set per host: with the strategy active, ssh connections are carried by this plugin.
+# Connection-only mode: set the connection, keep ansible-core's own strategies.
+# In an inventory:   web1 ansible_connection=velocity.mitogen.ssh
+- hosts: webservers
+  connection: velocity.mitogen.ssh
+  tasks:
+    - ansible.builtin.command: uptime
+
+# Or with the strategy, which carries unedited ssh inventories.
 - hosts: webservers
   strategy: velocity.mitogen.linear
   tasks:
     - ansible.builtin.command: uptime
 """
 
-from ansible.utils.display import Display
-
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnectionBase
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._hops import HopError, ssh_command_line, ssh_hop
-
-display = Display()
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnection
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._transports import SSH
 
 
-class Connection(MitogenConnectionBase):
+class Connection(MitogenConnection):
     """SSH connection through a persistent Mitogen interpreter."""
 
     transport = 'ssh'
-
-    def _first_hop(self, python):
-        return ssh_hop(self.get_option, python)
-
-    def _announce(self):
-        host = self.get_option('host')
-        display.vvv('ESTABLISH SSH CONNECTION FOR USER: %s' % (self.get_option('remote_user'),), host=host)
-        try:
-            display.vvv('SSH: EXEC %s' % ssh_command_line(ssh_hop(self.get_option, {})['kwargs']), host=host)
-        except HopError:
-            pass  # reported when the hop is used
-
-    def _become_timeout(self):
-        # ssh.py's _bare_run: select() waits 2 + timeout while escalating.
-        timeout = 2 + int(self.get_option('timeout') or 10)
-        return timeout, 'Timeout (%ds) waiting for privilege escalation prompt: ' % timeout
-
-    def _wants_tty(self, in_data, sudoable):
-        # ssh.py: `if not in_data and sudoable and use_tty: args = ('-tt', ...)`
-        return not in_data and sudoable and bool(self.get_option('use_tty'))
+    record = SSH

@@ -8,6 +8,13 @@ the persistent interpreter from cached code: no AnsiballZ zip, no temp dir, one
 request to the multiplexer and one roundtrip to the target. Other module styles
 and async tasks take ansible-core's own path, over our connection's
 exec_command/put_file.
+
+Internal ansible-core members used here (2.19-2.22, same names): ActionBase's
+``_task``, ``_connection``, ``_loader``, ``_get_remote_user``,
+``_update_module_args``, ``_compute_environment_string``,
+``_is_become_unprivileged``, ``_should_remove_tmp_path``, ``_used_interpreter``
+and ``_cleanup_remote_tmp``; the shell plugin's ``_generate_temp_dir_name`` and
+``tmpdir``. Everything else goes through ``_ansible_compat``.
 """
 
 from __future__ import annotations
@@ -18,15 +25,14 @@ from ansible import constants as C
 from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hops
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import InterpreterMissing, MitogenConnectionBase
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hops, _planner
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import InterpreterMissing, MitogenConnection
 
 display = Display()
-_style_cache: dict[str, tuple[float, str]] = {}
 
 
 def ours(action: t.Any) -> bool:
-    return isinstance(action._connection, MitogenConnectionBase)
+    return isinstance(action._connection, MitogenConnection)
 
 
 def carries(action: t.Any, wrap_async: bool) -> bool:
@@ -45,7 +51,7 @@ def should_become(action: t.Any) -> bool:
 def _module_style(path: str) -> tuple[str, bytes | None]:
     with open(path, 'rb') as fp:
         source = fp.read()
-    return _ansible_compat.module_style(source), source
+    return _planner.detect_style(source, **_ansible_compat.module_style_markers()), source
 
 
 def execute_module(action: t.Any, original: t.Callable, module_name: str | None, module_args: dict | None,
@@ -73,8 +79,7 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
     fqn = _ansible_compat.module_fqn(name, module_path)
     if fqn.rpartition('.')[2] == 'user' and args.get('state') == 'absent' and args.get('name'):
         # userdel refuses an account with running processes: ours would be its interpreter.
-        action._connection.request('retire_account', spec=action._connection.spec(False),
-                                   username=_hops.plain(str(args['name'])))
+        action._connection.retire_account(_hops.plain(str(args['name'])))
 
     environment: dict[str, t.Any] = {}
     action._compute_environment_string(environment)
@@ -82,12 +87,11 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
     json_params = _ansible_compat.encode_module_params(args, profile)
     connection = action._connection
     chdir = None
-    if connection.transport == 'local':
+    if connection.record.modules_in_playbook_dir:
         chdir = to_text(action._loader.get_basedir())
     try:
-        raw = connection.request(
-            'run_module',
-            spec=connection.spec(should_become(action), interpreter),
+        raw = connection.run_module(
+            plan=connection.plan(should_become(action), interpreter),
             module_path=_hops.plain(module_path),
             fqn=fqn,
             json_params=json_params,
@@ -124,8 +128,7 @@ def make_tmp_path(action: t.Any, remote_user: str | None = None) -> str:
         system_dirs = list(connection._shell.get_option('system_tmpdirs'))
         base = base.rstrip('/') if base.rstrip('/') in system_dirs else system_dirs[0]
     become = should_become(action)
-    path = connection.request('make_tmp', spec=connection.spec(become), base=_hops.plain(base),
-                              basefile=connection._shell._generate_temp_dir_name(), system=system)
+    path = connection.make_tmp(become, _hops.plain(base), connection._shell._generate_temp_dir_name(), system)
     connection.file_become = become
     action._cleanup_remote_tmp = True
     connection._shell.tmpdir = path
@@ -137,7 +140,7 @@ def remove_tmp_path(action: t.Any, tmp_path: str | None, force: bool = False) ->
     if tmp_path is None and connection._shell.tmpdir:
         tmp_path = connection._shell.tmpdir
     if force or action._should_remove_tmp_path(tmp_path):
-        connection.request('remove_tree', spec=connection.spec(connection.file_become), path=_hops.plain(tmp_path))
+        connection.remove_tree(_hops.plain(tmp_path))
         connection._shell.tmpdir = None
 
 
@@ -145,6 +148,5 @@ def fixup_perms2(action: t.Any, remote_paths: list, remote_user: str | None = No
     """Files in our temp dirs already belong to the user who reads them: only +x is left to do."""
     if execute:
         connection = action._connection
-        connection.request('chmod', spec=connection.spec(connection.file_become), paths=_hops.plain(list(remote_paths)),
-                           mode='u+x')
+        connection.chmod(_hops.plain(list(remote_paths)), 'u+x')
     return remote_paths

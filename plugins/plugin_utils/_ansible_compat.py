@@ -3,25 +3,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Every ansible-core internal this collection touches, one function each.
 
-This plugin util is PRIVATE to the collection. Nothing else in the collection
-reaches into ansible-core's private names or patches its classes: when a new
-ansible-core line changes an internal, this is the only file to adapt. Each
-function says which internal it uses and is guarded by the version check below.
-
-Monkey-patches (installed by :func:`install_hooks`, only while one of our
-strategies runs):
-
-1. ``connection_loader.get_with_context`` (instance attribute of the shared
-   ``PluginLoader``): maps ``ssh``/``smart``/``local`` and their builtin FQCNs
-   to ``velocity.mitogen.ssh``/``local``, so tasks are carried by our plugins
-   while other connection types keep working on the stock path.
-2. ``ActionBase._execute_module``: new-style Python modules on our connections
-   run in the persistent interpreter; everything else falls through to stock.
-3. ``ActionBase._make_tmp_path``, ``_remove_tmp_path`` and ``_fixup_perms2``:
-   on our connections the task temp dir is created and removed without waiting
-   for the target, by the interpreter that uses it, so it needs no ACLs.
-
-Every patched method calls the original for connections that are not ours.
+This plugin util is PRIVATE to the collection, and a leaf: it imports nothing
+of ours. When a new ansible-core line changes an internal, this is the file to
+adapt; each function says which internal it uses and is guarded by the version
+check below. The patches themselves are installed and removed by ``_hooks``;
+``_action`` names the ActionBase members it uses in its docstring.
 """
 
 from __future__ import annotations
@@ -58,39 +44,6 @@ def check_version() -> None:
         )
 
 
-_installed = False
-
-
-def install_hooks() -> None:
-    """Install the two patches listed in the module docstring; idempotent."""
-    global _installed
-    if _installed:
-        return
-    check_version()
-    _patch_connection_loader()
-    _patch_action_base()
-    _installed = True
-
-
-def _patch_connection_loader() -> None:
-    # Internal: ansible.plugins.loader.connection_loader.get_with_context, which
-    # TaskExecutor._get_connection and the reset_connection meta task call
-    # (2.19-2.22: same signature (name, *args, **kwargs)).
-    from ansible.plugins.loader import connection_loader
-
-    original = connection_loader.get_with_context
-
-    def get_with_context(name, *args, **kwargs):
-        if kwargs.get('class_only'):
-            # A class asked for its static helpers (network connections call
-            # ssh's _create_control_path): the stock class answers.
-            return original(name, *args, **kwargs)
-        return original(REDIRECTS.get(name, name), *args, **kwargs)
-
-    get_with_context.__wrapped__ = original  # type: ignore[attr-defined]
-    connection_loader.get_with_context = get_with_context
-
-
 def stock_connection(name: str, play_context: t.Any, task_uuid: t.Any = None, ansible_playbook_pid: t.Any = None) -> t.Any:
     """An instance of the stock connection plugin ``name``, past our redirection."""
     # Public: PluginLoader.get_with_context (unwrapped when our hook is installed), with
@@ -112,64 +65,33 @@ def preload_for_workers() -> None:
     get_module_decoder('legacy', Direction.MODULE_TO_CONTROLLER)
 
 
-def _patch_action_base() -> None:
-    # Internals: ActionBase._execute_module, _make_tmp_path, _remove_tmp_path and
-    # _fixup_perms2 (2.19-2.22: same signatures).
-    from ansible.plugins.action import ActionBase
-    from ansible_collections.velocity.mitogen.plugins.plugin_utils import _action
+def in_worker() -> bool:
+    """Whether this process is one of the controller's forked task workers."""
+    # Public: WorkerProcess is a multiprocessing child of the controller (2.19-2.22).
+    import multiprocessing
+    return multiprocessing.parent_process() is not None
 
-    if getattr(ActionBase._execute_module, '_velocity_mitogen', False):
-        return
-    execute_module = ActionBase._execute_module
-    make_tmp_path = ActionBase._make_tmp_path
-    remove_tmp_path = ActionBase._remove_tmp_path
-    fixup_perms2 = ActionBase._fixup_perms2
 
-    def _execute_module(self, module_name=None, module_args=None, tmp=None, task_vars=None, persist_files=False,
-                        delete_remote_tmp=None, wrap_async=False, ignore_unknown_opts=False):
-        if _action.carries(self, wrap_async):
-            return _action.execute_module(self, execute_module, module_name, module_args, tmp, task_vars,
-                                          persist_files, delete_remote_tmp, wrap_async, ignore_unknown_opts)
-        return execute_module(self, module_name=module_name, module_args=module_args, tmp=tmp, task_vars=task_vars,
-                              persist_files=persist_files, delete_remote_tmp=delete_remote_tmp, wrap_async=wrap_async,
-                              ignore_unknown_opts=ignore_unknown_opts)
+def become_key(become: t.Any) -> str | None:
+    """The random key a become plugin puts in each command it builds (its success marker)."""
+    # Internal: BecomePlugin._id, set by _build_success_command (2.19-2.22).
+    return getattr(become, '_id', None) or None
 
-    def _make_tmp_path(self, remote_user=None):
-        if _action.ours(self):
-            return _action.make_tmp_path(self, remote_user)
-        return make_tmp_path(self, remote_user)
 
-    def _remove_tmp_path(self, tmp_path, force=False):
-        if _action.ours(self):
-            return _action.remove_tmp_path(self, tmp_path, force)
-        return remove_tmp_path(self, tmp_path, force)
-
-    def _fixup_perms2(self, remote_paths, remote_user=None, execute=True):
-        if _action.ours(self):
-            return _action.fixup_perms2(self, remote_paths, remote_user, execute)
-        return fixup_perms2(self, remote_paths, remote_user, execute)
-
-    for name, function in (('_execute_module', _execute_module), ('_make_tmp_path', _make_tmp_path),
-                           ('_remove_tmp_path', _remove_tmp_path), ('_fixup_perms2', _fixup_perms2)):
-        function._velocity_mitogen = True  # type: ignore[attr-defined]
-        setattr(ActionBase, name, function)
+# What the target imports to run any new-style module, besides the module's own imports.
+# Internal: AnsiballZ's loader module ansible.module_utils._internal._ansiballz._loader (2.19-2.22).
+MODULE_RUNTIME_IMPORTS = ('ansible.module_utils.basic', 'ansible.module_utils._internal._ansiballz._loader')
 
 
 # -- module building blocks --------------------------------------------------
 
 
-def module_style(b_source: bytes) -> str:
-    """Classify module source exactly as module_common._find_module_utils does."""
-    # Internal: module_common markers REPLACER, REPLACER_JSONARGS, NEW_STYLE_PYTHON_MODULE_RE, _is_binary.
+def module_style_markers() -> dict[str, t.Any]:
+    """The markers module_common._find_module_utils classifies module source by."""
+    # Internal: module_common REPLACER, REPLACER_WINDOWS, REPLACER_JSONARGS, NEW_STYLE_PYTHON_MODULE_RE.
     from ansible.executor import module_common as mc
-    from ansible_collections.velocity.mitogen.plugins.plugin_utils import _planner
-    return _planner.detect_style(
-        b_source,
-        replacer=mc.REPLACER,
-        replacer_windows=mc.REPLACER_WINDOWS,
-        replacer_jsonargs=mc.REPLACER_JSONARGS,
-        new_style_re=mc.NEW_STYLE_PYTHON_MODULE_RE,
-    )
+    return dict(replacer=mc.REPLACER, replacer_windows=mc.REPLACER_WINDOWS, replacer_jsonargs=mc.REPLACER_JSONARGS,
+                new_style_re=mc.NEW_STYLE_PYTHON_MODULE_RE)
 
 
 def module_fqn(module_name: str, module_path: str) -> str:

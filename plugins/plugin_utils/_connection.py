@@ -1,22 +1,27 @@
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Shared body of the velocity.mitogen connection plugins.
+"""The one connection class behind every velocity.mitogen connection plugin.
 
 This plugin util is PRIVATE to the collection. A connection object lives in one
-forked worker for one task. It holds a link to the multiplexer and the hop spec
-for its target; the persistent interpreters themselves live in the multiplexer.
+forked worker for one task. It holds a link to the multiplexer and builds the
+connect plan for its target; the persistent interpreters themselves live in the
+multiplexer. What differs between transports is data (``_transports``).
 
 Become is done by a separate interpreter per become account, not by wrapping
-commands. Ansible's own code still decides *whether* a command is run with
+commands. Ansible's own code still decides *whether* a command runs with
 become (``ActionBase._low_level_execute_command`` calls
-``become.build_become_command``): the proxy below records that decision
-instead of wrapping the command in ``sudo``.
+``become.build_become_command``): :class:`BecomeProxy` records that decision
+for the next command instead of wrapping it.
+
+Internal ansible-core members used here: ``ConnectionBase._play_context``,
+``_options``, ``_shell`` and ``_connected`` (set as ConnectionBase does).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import typing as t
 
 from ansible import constants as C
@@ -25,9 +30,11 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hops, _link
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hops, _link, _wire
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._transports import Transport
 
 display = Display()
+T = t.TypeVar('T')
 
 
 class InterpreterMissing(AnsibleError):
@@ -38,34 +45,48 @@ class InterpreterMissing(AnsibleError):
         self.interpreter = interpreter
 
 
-class _BecomeProxy:
-    """Ansible's become plugin, minus the command wrapping."""
+class BecomeProxy:
+    """Ansible's become plugin, minus the command wrapping.
 
-    def __init__(self, plugin: t.Any, connection: 'MitogenConnectionBase') -> None:
-        self.__dict__['_plugin'] = plugin
-        self.__dict__['_connection'] = connection
+    ``requested`` is True from the moment Ansible asked to wrap a command until
+    the connection runs it (:meth:`take_request`): that is Ansible's decision
+    that the next command runs as the become account.
+    """
+
+    def __init__(self, plugin: t.Any) -> None:
+        self.__dict__['plugin'] = plugin
+        self.__dict__['requested'] = False
 
     def build_become_command(self, cmd: str, shell: t.Any) -> str:
-        self._connection._become_next = True
+        self.__dict__['requested'] = True
         return cmd
 
+    def take_request(self) -> bool:
+        requested = self.requested
+        self.__dict__['requested'] = False
+        return requested
+
     def __getattr__(self, name: str) -> t.Any:
-        return getattr(self._plugin, name)
+        return getattr(self.plugin, name)
 
     def __setattr__(self, name: str, value: t.Any) -> None:
-        setattr(self._plugin, name, value)
+        setattr(self.plugin, name, value)
 
 
-class MitogenConnectionBase(ConnectionBase):
+class MitogenConnection(ConnectionBase):
+    """Subclassed by each plugin file with its ``transport`` name and ``record``."""
+
     has_pipelining = True
     has_native_async = False
-    via_sh = False  # ssh runs commands through the login shell, as sshd does
+    record: Transport
 
     def __init__(self, play_context: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(play_context, *args, **kwargs)
+        from ansible_collections.velocity.mitogen.plugins.plugin_utils import _hooks
+        _hooks.install_in_worker()  # connection-only mode: this worker's actions run modules through us
         self._load_kwargs = {k: kwargs.get(k) for k in ('task_uuid', 'ansible_playbook_pid')}
         self._link: _link.Link | None = None
-        self._become_next = False
+        self.become: BecomeProxy | None = None  # type: ignore[assignment]
         self.cwd: str | None = None
         # Whether the task temp dir (and so files put there) belongs to the become account.
         self.file_become = False
@@ -85,85 +106,98 @@ class MitogenConnectionBase(ConnectionBase):
         if name.rsplit('.', 1)[-1] not in _hops.SUPPORTED_BECOME:
             raise AnsibleError('become method %r is not supported by velocity.mitogen connections; supported: %s'
                                % (name, ', '.join(_hops.SUPPORTED_BECOME)))
-        self.become = _BecomeProxy(plugin, self)
+        self.become = BecomeProxy(plugin)
 
-    def _announce(self) -> None:
-        """Say at -vvv what the stock plugin says when it connects."""
-
-    def _connect(self) -> 'MitogenConnectionBase':
+    def _connect(self) -> 'MitogenConnection':
         if self._link is None:
-            self._announce()
+            for line in self.record.announce(self.get_option):
+                display.vvv(line, host=self._host_for_display())
             try:
-                self._link = _link.Link()
-            except _link.NotRunning as exc:
-                raise AnsibleError(str(exc)) from None
+                self._link = _link.Link.open()
+            except _wire.Failure as exc:
+                raise AnsibleError(exc.message) from None
             self._connected = True
         return self
 
-    def _first_hop(self, python: dict) -> dict:
-        raise NotImplementedError
-
-    def _python(self, interpreter: str | None) -> dict:
-        """The interpreter hop: the one a module needs, else this connection's option."""
-        value = interpreter or self.get_option('python_interpreter')
-        fallback = self.get_option('interpreter_python_fallback') or _ansible_compat.discovery_fallback({})
-        return _hops.python_spec(value, fallback)
-
-    def spec(self, become: bool, interpreter: str | None = None, any_python: bool = False) -> list[dict]:
-        """The hop chain for this task: the target, then the become account if asked.
-
-        ``any_python``: for work that only needs some Python to carry it (shell
-        commands, files) once the configured one turned out to be missing.
-        """
-        try:
-            if any_python:
-                fallback = self.get_option('interpreter_python_fallback') or _ansible_compat.discovery_fallback({})
-                python = {'discover': list(fallback)}
-            else:
-                python = self._python(interpreter)
-            hops = [self._first_hop(python)]
-            if become and self.become is not None:
-                timeout, message = self._become_timeout()
-                hops.append(_hops.become_hop(self.become._plugin, python, self._shell, timeout, message))
-        except _hops.HopError as exc:
-            raise AnsibleError(str(exc)) from None
-        return _hops.plain(hops)
-
-    def request(self, op: str, **kwargs: t.Any) -> t.Any:
+    def _request(self, send: t.Callable[[_link.Link], T]) -> T:
+        """Send one request; its failure becomes the exception stock raises for it."""
         link = self._connect()._link
         try:
-            return link.request(op, **kwargs)  # type: ignore[union-attr]
-        except _link.LinkError as exc:
-            if exc.kind == 'unreachable':
+            return send(link)  # type: ignore[arg-type]
+        except _wire.Failure as exc:
+            if exc.kind == _wire.ErrorKind.UNREACHABLE:
                 raise AnsibleConnectionFailure(exc.message) from None
-            if exc.kind == 'interpreter_missing':
+            if exc.kind == _wire.ErrorKind.INTERPRETER_MISSING:
                 raise InterpreterMissing(exc.message) from None
             raise AnsibleError(exc.message) from None
 
-    def _take_become(self, sudoable: bool) -> bool:
-        become, self._become_next = self._become_next, False
-        return bool(become and sudoable and self.become is not None)
+    def _python(self, interpreter: str | None, any_python: bool) -> _hops.PythonSpec:
+        """The interpreter hop: the one a module needs, else this connection's option;
+        ``any_python`` for work that any Python can carry once the configured one is missing."""
+        fallback = self.get_option('interpreter_python_fallback') or _ansible_compat.discovery_fallback({})
+        if any_python:
+            return {'discover': list(fallback)}
+        return _hops.python_spec(interpreter or self.get_option('python_interpreter'), fallback)
+
+    def plan(self, become: bool, interpreter: str | None = None, any_python: bool = False) -> list[_hops.Hop]:
+        """The connect plan for this task: the target, then the become account if asked."""
+        try:
+            python = self._python(interpreter, any_python)
+            hops = [self.record.first_hop(self.get_option, python)]
+            if become and self.become is not None:
+                timeout, message = self.record.become_timeout(self.get_option)
+                hops.append(_hops.become_hop(self.become.plugin, python, self._shell, timeout, message))
+        except _hops.HopError as exc:
+            raise AnsibleError(str(exc)) from None
+        return hops
+
+    # -- requests the action layer makes (see _action) ------------------------
+
+    def run_module(self, **kwargs: t.Any) -> dict:
+        return self._request(lambda link: link.run_module(**kwargs))
+
+    def make_tmp(self, become: bool, base: str, basefile: str, system: bool) -> str:
+        plan = self.plan(become)
+        return self._request(lambda link: link.make_tmp(plan=plan, base=base, basefile=basefile, system=system))
+
+    def remove_tree(self, path: str) -> None:
+        plan = self.plan(self.file_become)
+        self._request(lambda link: link.remove_tree(plan=plan, path=path))
+
+    def chmod(self, paths: list[str], mode: str) -> None:
+        plan = self.plan(self.file_become)
+        self._request(lambda link: link.chmod(plan=plan, paths=paths, mode=mode))
+
+    def retire_account(self, username: str) -> None:
+        plan = self.plan(False)
+        self._request(lambda link: link.retire_account(plan=plan, username=username))
 
     # -- ConnectionBase API ------------------------------------------------
 
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
-        become = self._take_become(sudoable)
+        become = bool(self.become is not None and self.become.take_request() and sudoable)
+        if become and self.record.shell_become_by_stock:
+            stock = self._stock_connection()
+            return stock.exec_command(self._stock_become(stock, True, cmd), in_data, sudoable)
         display.vvv('EXEC %s' % (cmd,), host=self._host_for_display())
         original = cmd
         if self.cwd:
             # A become account may not be allowed into the controller's directory.
-            cmd = 'cd %s 2>/dev/null; %s' % (_quote(to_text(self.cwd)), cmd)
-        args = dict(cmd=_hops.plain(cmd), in_data=to_bytes(in_data) if in_data is not None else None,
-                    via_sh=self.via_sh or become, timeout=None, tty=self._wants_tty(in_data, sudoable))
-        try:
-            return self._without_python(
-                lambda any_python: tuple(self.request('exec', spec=self.spec(become, any_python=any_python), **args)),
-                lambda stock: stock.exec_command(self._stock_become(stock, become, original), in_data, sudoable))
-        finally:
-            self._become_next = False
+            cmd = 'cd %s 2>/dev/null; %s' % (shlex.quote(to_text(self.cwd)), cmd)
+        data = to_bytes(in_data) if in_data is not None else None
+        tty = self.record.wants_tty(self.get_option, in_data, sudoable)
+        command = _hops.plain(cmd)
 
-    def _without_python(self, ours: t.Callable[[bool], t.Any], stock: t.Callable[[t.Any], t.Any]) -> t.Any:
+        def ours(any_python: bool) -> tuple[int, bytes, bytes]:
+            plan = self.plan(become, any_python=any_python)
+            return tuple(self._request(lambda link: link.exec(  # type: ignore[return-value]
+                plan=plan, cmd=command, in_data=data, via_sh=self.record.via_sh or become, tty=tty)))
+
+        return self._without_python(
+            ours, lambda stock: stock.exec_command(self._stock_become(stock, become, original), in_data, sudoable))
+
+    def _without_python(self, ours: t.Callable[[bool], T], stock: t.Callable[[t.Any], T]) -> T:
         """Run ``ours``; when the configured Python is missing, again with any Python the
         target has; when it has none, as the stock plugin would (``raw`` bootstraps Python)."""
         try:
@@ -173,15 +207,13 @@ class MitogenConnectionBase(ConnectionBase):
         try:
             return ours(True)
         except InterpreterMissing:
-            display.vvv('velocity.mitogen: no Python on the target, using %s' % self._stock_name(), host=self._host_for_display())
+            display.vvv('velocity.mitogen: no Python on the target, using %s' % self.record.stock_plugin,
+                        host=self._host_for_display())
             return stock(self._stock_connection())
-
-    def _stock_name(self) -> str:
-        return 'ansible.builtin.' + self.transport
 
     def _stock_connection(self) -> t.Any:
         if self._stock is None:
-            stock = _ansible_compat.stock_connection(self._stock_name(), self._play_context, **self._load_kwargs)
+            stock = _ansible_compat.stock_connection(self.record.stock_plugin, self._play_context, **self._load_kwargs)
             stock.set_options(direct={k: v for k, v in self._options.items() if v is not None and stock.has_option(k)})
             self._stock = stock
         return self._stock
@@ -192,12 +224,8 @@ class MitogenConnectionBase(ConnectionBase):
         if not become or self.become is None:
             stock.set_become_plugin(None)
             return cmd
-        stock.set_become_plugin(self.become._plugin)
-        return self.become._plugin.build_become_command(cmd, stock._shell)
-
-    def _become_timeout(self) -> tuple[int, str]:
-        """How long stock waits for the become prompt or success, and what it says then."""
-        raise NotImplementedError
+        stock.set_become_plugin(self.become.plugin)
+        return self.become.plugin.build_become_command(cmd, stock._shell)
 
     def module_on_tty(self) -> bool:
         """Whether stock would run a new-style module on a terminal (no pipelining: stderr
@@ -208,33 +236,41 @@ class MitogenConnectionBase(ConnectionBase):
                 pipelined = bool(self.get_option('pipelining'))
             except KeyError:
                 pipelined = bool(getattr(self._play_context, 'pipelining', False))
-        return self._wants_tty(b'<module>' if pipelined else None, True)
-
-    def _wants_tty(self, in_data: bytes | None, sudoable: bool) -> bool:
-        """Whether the stock plugin would have run this command on a terminal."""
-        return False
+        return self.record.wants_tty(self.get_option, b'<module>' if pipelined else None, True)
 
     def put_file(self, in_path: str, out_path: str) -> None:
         super().put_file(in_path, out_path)
         display.vvv('PUT %s TO %s' % (in_path, out_path), host=self._host_for_display())
         if not os.path.exists(to_bytes(in_path, errors='surrogate_or_strict')):
             raise AnsibleError('file or module does not exist: %s' % in_path)
-        self._without_python(
-            lambda any_python: self.request('put', spec=self.spec(self.file_become, any_python=any_python),
-                                            dest=_hops.plain(out_path), src=os.path.abspath(in_path)),
-            lambda stock: stock.put_file(in_path, out_path))
+        src, dest = os.path.abspath(in_path), _hops.plain(out_path)
+
+        def ours(any_python: bool) -> None:
+            plan = self.plan(self.file_become, any_python=any_python)
+            self._request(lambda link: link.put(plan=plan, src=src, dest=dest))
+
+        self._without_python(ours, lambda stock: stock.put_file(in_path, out_path))
 
     def fetch_file(self, in_path: str, out_path: str) -> None:
         super().fetch_file(in_path, out_path)
         display.vvv('FETCH %s TO %s' % (in_path, out_path), host=self._host_for_display())
-        self._without_python(
-            lambda any_python: self.request('fetch', spec=self.spec(False, any_python=any_python),
-                                            src=_hops.plain(in_path), dest=os.path.abspath(out_path)),
-            lambda stock: stock.fetch_file(in_path, out_path))
+        src, dest = _hops.plain(in_path), os.path.abspath(out_path)
+
+        def ours(any_python: bool) -> None:
+            plan = self.plan(False, any_python=any_python)
+            self._request(lambda link: link.fetch(plan=plan, src=src, dest=dest))
+
+        self._without_python(ours, lambda stock: stock.fetch_file(in_path, out_path))
 
     def reset(self) -> None:
-        # Stock semantics: the next task starts a new connection (and interpreters).
-        self.request('reset', spec=self.spec(False))
+        """Stock semantics: the next task starts a new connection (and interpreters).
+        With no multiplexer running there is nothing to reset."""
+        if self._link is None:
+            self._link = _link.Link.open(start=False)
+            if self._link is None:
+                return
+        plan = self.plan(False)
+        self._request(lambda link: link.reset(plan=plan))
 
     def close(self) -> None:
         if self._link is not None:
@@ -247,8 +283,3 @@ class MitogenConnectionBase(ConnectionBase):
             return self.get_option('host')
         except KeyError:
             return None
-
-
-def _quote(text: str) -> str:
-    import shlex
-    return shlex.quote(text)

@@ -24,8 +24,6 @@ _NEW_STYLE_RE = re.compile(
 )
 _TEXT_CHARS = bytes(bytearray({7, 8, 9, 10, 12, 13, 27} | set(range(0x20, 0x100)) - {0x7f}))
 
-STYLES = ('binary', 'python', 'powershell', 'jsonargs', 'want_json', 'old')
-
 
 class InterpreterError(ValueError):
     pass

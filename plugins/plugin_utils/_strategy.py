@@ -4,9 +4,10 @@
 """What the velocity.mitogen strategies add to ansible-core's own strategies.
 
 This plugin util is PRIVATE to the collection. The first strategy object of a
-run starts the multiplexer (later plays reuse it, as stock reuses ssh
-ControlPersist masters) and installs the hooks listed in ``_ansible_compat``.
-The multiplexer stops when the controller exits, however it exits.
+run starts the multiplexer before any worker is forked (later plays reuse it,
+as stock reuses ssh ControlPersist masters) and stops it when the controller
+exits. Each strategy run installs the ``_hooks`` patches, which also carry
+unedited ``ssh``/``smart``/``local`` inventories, and removes them when it ends.
 """
 
 from __future__ import annotations
@@ -14,36 +15,34 @@ from __future__ import annotations
 import atexit
 import typing as t
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _link, _mux
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _ansible_compat, _hooks
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._mux import process as _process
 
-_multiplexer: _mux.Multiplexer | None = None
-
-
-def ensure_multiplexer() -> _mux.Multiplexer:
-    global _multiplexer
-    if _multiplexer is None:
-        _multiplexer = _mux.Multiplexer.start()
-        _link.MUX_PATH = _multiplexer.path
-        atexit.register(stop_multiplexer)
-    return _multiplexer
+_started = False
 
 
-def stop_multiplexer() -> None:
-    global _multiplexer
-    if _multiplexer is not None:
-        multiplexer, _multiplexer = _multiplexer, None
-        _link.MUX_PATH = None
-        multiplexer.stop()
+def ensure_multiplexer() -> None:
+    global _started
+    if not _started:
+        sock = _process.connect(start=True)
+        if sock is not None:
+            sock.close()
+        atexit.register(_process.stop_started)
+        _started = True
 
 
 class StrategyMixin:
     """Mixed in front of an ansible.builtin strategy class."""
 
     def __init__(self, tqm: t.Any) -> None:
+        _ansible_compat.check_version()
         # Fork the multiplexer before the base class starts its results thread.
         ensure_multiplexer()
-        _ansible_compat.install_hooks()
         super().__init__(tqm)  # type: ignore[call-arg]
         # Load our connection plugins (module and parsed option docs) once here:
         # forked workers inherit them instead of loading them for every task.
         _ansible_compat.preload_for_workers()
+
+    def run(self, iterator: t.Any, play_context: t.Any) -> t.Any:
+        with _hooks.for_run():
+            return super().run(iterator, play_context)  # type: ignore[misc]

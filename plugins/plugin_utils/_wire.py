@@ -1,22 +1,161 @@
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Framing for the worker <-> multiplexer link.
+"""The worker <-> multiplexer protocol: request records, error kinds and framing.
 
-This plugin util is PRIVATE to the collection. Both ends are processes of the
-same controller run, of the same user, over a UNIX socket in a 0700 directory,
-so frames are pickles: no Mitogen broker is needed in a worker, which is what
-keeps a cached task down to one cheap request.
+This plugin util is PRIVATE to the collection. Every operation a worker can ask
+of the multiplexer is one request record below, declared once: the worker's
+link builds it (``_link``), the multiplexer's op table dispatches on its type
+(``_mux.server``). Both ends are processes of the same controller run and user,
+over a UNIX socket in a 0700 directory whose peer is checked, so frames are
+pickles: no Mitogen broker is needed in a worker, which keeps a cached task
+down to one cheap request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import socket
 import struct
+import typing as t
+
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._hops import Hop
 
 _HEADER = struct.Struct('>I')
 MAX_FRAME = 1 << 31
+
+Plan = t.List[Hop]  # the hops from the controller to the account a request runs as
+
+
+class ErrorKind:
+    """Why a request failed; the worker turns each kind into the exception stock raises."""
+
+    UNREACHABLE = 'unreachable'                  # AnsibleConnectionFailure: the host is unreachable
+    INTERPRETER_MISSING = 'interpreter_missing'  # the configured Python does not exist there
+    BECOME_FAILED = 'become_failed'              # the become login was refused (a task failure)
+    ERROR = 'error'                              # anything else (a task failure)
+
+
+class Failure(Exception):
+    """A request that failed, on either side of the link."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """Base of every request record."""
+
+    op: t.ClassVar[str] = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class Exec(Request):
+    """Run a shell command as the last hop's account."""
+
+    op: t.ClassVar[str] = 'exec'
+    plan: Plan
+    cmd: str
+    in_data: bytes | None
+    via_sh: bool
+    tty: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class RunModule(Request):
+    """Run a new-style Python module in the persistent interpreter."""
+
+    op: t.ClassVar[str] = 'run_module'
+    plan: Plan
+    module_path: str
+    fqn: str
+    json_params: str
+    profile: str
+    env: dict[str, str]
+    secrets: list[str] | None
+    chdir: str | None
+    module_utils_paths: list[str]
+    rlimit_nofile: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MakeTmp(Request):
+    """Create a task temp dir (named as stock names it) without waiting for the target."""
+
+    op: t.ClassVar[str] = 'make_tmp'
+    plan: Plan
+    base: str
+    basefile: str
+    system: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoveTree(Request):
+    op: t.ClassVar[str] = 'remove_tree'
+    plan: Plan
+    path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Chmod(Request):
+    op: t.ClassVar[str] = 'chmod'
+    plan: Plan
+    paths: list[str]
+    mode: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Put(Request):
+    """Copy a controller file to the target, atomically."""
+
+    op: t.ClassVar[str] = 'put'
+    plan: Plan
+    src: str
+    dest: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetch(Request):
+    """Copy a target file to the controller, atomically."""
+
+    op: t.ClassVar[str] = 'fetch'
+    plan: Plan
+    src: str
+    dest: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Reset(Request):
+    """Retire the interpreters at and behind the plan's end (reset_connection)."""
+
+    op: t.ClassVar[str] = 'reset'
+    plan: Plan
+
+
+@dataclasses.dataclass(frozen=True)
+class RetireAccount(Request):
+    """Retire the interpreters running as ``username`` behind the plan's login."""
+
+    op: t.ClassVar[str] = 'retire_account'
+    plan: Plan
+    username: str
+
+
+REQUESTS: tuple[type[Request], ...] = (Exec, RunModule, MakeTmp, RemoveTree, Chmod, Put, Fetch, Reset, RetireAccount)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """The answer to one request: ``kind`` is 'ok' or an :class:`ErrorKind` value."""
+
+    kind: str
+    value: t.Any
+
+    OK: t.ClassVar[str] = 'ok'
 
 
 class LinkClosed(EOFError):
@@ -39,7 +178,7 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return b''.join(chunks)
 
 
-def recv(sock: socket.socket) -> object:
+def recv(sock: socket.socket) -> t.Any:
     (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
     if size > MAX_FRAME:
         raise LinkClosed('frame of %d bytes is too large' % size)
