@@ -17,6 +17,7 @@ import importlib.util
 import os
 import sys
 import threading
+import types
 
 VENDOR_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_vendor')
 PACKAGE_DIR = os.path.join(VENDOR_DIR, 'mitogen')
@@ -29,21 +30,21 @@ class MitogenLoadError(ImportError):
     """The vendored core is missing, or a different mitogen is already imported."""
 
 
-def _version_text(module):
+def _version_text(module: types.ModuleType) -> str:
     version = getattr(module, '__version__', None)
     if isinstance(version, tuple):
         return '.'.join(str(part) for part in version)
     return repr(version)
 
 
-def _is_vendored(module):
-    path = getattr(module, '__file__', None)
+def _is_vendored(module: types.ModuleType) -> bool:
+    path: str | None = getattr(module, '__file__', None)
     if not path:
         return False
     return os.path.realpath(os.path.dirname(path)) == os.path.realpath(PACKAGE_DIR)
 
 
-def load():
+def load() -> types.ModuleType:
     """Return the ``mitogen`` package, registering the vendored copy if needed.
 
     Inside a Mitogen child (a target interpreter), ``mitogen`` is the package that
@@ -69,6 +70,8 @@ def load():
                 '(or install a built velocity.mitogen collection, which contains it)' % PACKAGE_DIR
             )
         spec = importlib.util.spec_from_file_location('mitogen', init, submodule_search_locations=[PACKAGE_DIR])
+        if spec is None or spec.loader is None:  # only for a path that is not a .py file
+            raise MitogenLoadError('cannot load the vendored Mitogen core from %s' % init)
         module = importlib.util.module_from_spec(spec)
         sys.modules['mitogen'] = module
         try:

@@ -15,6 +15,7 @@ connection) or in the interpreter of the previous hop, which starts the child.
 from __future__ import annotations
 
 import re
+import typing as t
 
 from ansible_collections.velocity.mitogen.plugins.module_utils import _mitogen_loader
 
@@ -27,14 +28,14 @@ PLACEHOLDER = 'VELOCITY_MITOGEN_BOOT_COMMAND'  # plugin_utils._hops.BOOT_PLACEHO
 
 # Contexts whose login answered a password prompt: under stock every command run on
 # a terminal with this become account shows the line end typed after the password.
-prompted = set()
+prompted: set[int] = set()
 
 
 class PasswordError(mitogen.core.StreamError):
     pass
 
 
-def _dquote(text):
+def _dquote(text: str) -> str:
     """Quote for sh with no single quote in the result, so that the plugin's own
     single-quoting around the placeholder, at any depth, leaves it intact."""
     if re.match(r'^[\w@%+=:,./-]+$', text):
@@ -44,16 +45,17 @@ def _dquote(text):
 
 
 class Options(mitogen.parent.Options):
-    method = u'become'
-    username = None
-    command = None
-    password = None
-    prompt = None
-    incorrect = ()
-    missing = ()
+    method: str = u'become'
+    username: str | None = None
+    command: str | None = None
+    password: str | None = None
+    prompt: str | None = None
+    incorrect: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
 
-    def __init__(self, command, method=u'become', username=None, password=None, prompt=None,
-                 incorrect=(), missing=(), **kwargs):
+    def __init__(self, command: str, method: str = u'become', username: str | None = None,
+                 password: str | None = None, prompt: str | None = None, incorrect: t.Iterable[str] | None = (),
+                 missing: t.Iterable[str] | None = (), **kwargs: t.Any) -> None:
         super(Options, self).__init__(**kwargs)
         self.command = command
         self.method = mitogen.core.to_text(method)
@@ -64,7 +66,7 @@ class Options(mitogen.parent.Options):
         self.missing = tuple(missing or ())
 
 
-def _any_of(texts):
+def _any_of(texts: t.Sequence[str]) -> re.Pattern[bytes] | None:
     if not texts:
         return None
     return re.compile(b'|'.join(re.escape(mitogen.core.to_text(t).encode('utf-8')) for t in texts))
@@ -74,7 +76,7 @@ class BootstrapProtocol(mitogen.parent.BootstrapProtocol):
     """Mitogen's bootstrap, plus the password conversation of the become plugin."""
     password_sent = False
 
-    def setup_patterns(self, conn):
+    def setup_patterns(self, conn: t.Any) -> None:
         options = conn.options
         patterns = list(mitogen.parent.BootstrapProtocol.PATTERNS)
         partial = list(mitogen.parent.BootstrapProtocol.PARTIAL_PATTERNS)
@@ -89,17 +91,17 @@ class BootstrapProtocol(mitogen.parent.BootstrapProtocol):
         self.PATTERNS = patterns
         self.PARTIAL_PATTERNS = partial
 
-    def _fail(self, what):
+    def _fail(self, what: str) -> None:
         conn = self.stream.conn
         conn._fail_connection(PasswordError('%s %s password' % (what, conn.options.method)))
 
-    def _on_incorrect(self, line, match):
+    def _on_incorrect(self, line: bytes, match: re.Match[bytes]) -> None:
         self._fail('Incorrect')
 
-    def _on_missing(self, line, match):
+    def _on_missing(self, line: bytes, match: re.Match[bytes]) -> None:
         self._fail('Missing')
 
-    def _on_prompt(self, line, match):
+    def _on_prompt(self, line: bytes, match: re.Match[bytes]) -> None:
         password = self.stream.conn.options.password
         if password is None:
             return self._fail('Missing')
@@ -117,21 +119,21 @@ class Connection(mitogen.parent.Connection):
     create_child = staticmethod(mitogen.parent.tty_create_child)
     child_is_immediate_subprocess = False
 
-    def _get_name(self):
+    def _get_name(self) -> str:
         return u'%s.%s' % (self.options.method, self.options.username)
 
-    def stream_factory(self):
+    def stream_factory(self) -> t.Any:
         stream = super(Connection, self).stream_factory()
         stream.protocol.setup_patterns(self)
         return stream
 
-    def get_boot_command(self):
+    def get_boot_command(self) -> list[str]:
         boot = ' '.join(_dquote(arg) for arg in super(Connection, self).get_boot_command())
         return ['/bin/sh', '-c', self.options.command.replace(PLACEHOLDER, 'exec ' + boot)]
 
 
 @mitogen.core.takes_econtext
-def connect_via(kwargs, econtext):
+def connect_via(kwargs: dict[str, t.Any], econtext: t.Any) -> dict[str, t.Any]:
     """Start the become child from this interpreter: Mitogen's own proxy connect, for our class."""
     mitogen.parent.upgrade_router(econtext)
     try:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+import typing as t
 
 
-def login_shell():
+def login_shell() -> str:
     """The shell sshd would use for a command: the user's shell from passwd."""
     try:
         shell = pwd.getpwuid(os.geteuid()).pw_shell
@@ -23,7 +24,8 @@ def login_shell():
     return shell or '/bin/sh'
 
 
-def run_command(cmd, in_data=None, via_sh=False, timeout=None, tty=False):
+def run_command(cmd: str, in_data: bytes | None = None, via_sh: bool = False, timeout: float | None = None,
+                tty: bool = False) -> tuple[int, bytes, bytes]:
     """Run ``cmd`` like ssh (login shell) or sudo (``/bin/sh -c``) would.
 
     Returns ``(rc, stdout, stderr)`` as bytes. ``in_data`` is fed to stdin, which
@@ -45,14 +47,14 @@ def run_command(cmd, in_data=None, via_sh=False, timeout=None, tty=False):
     )
     try:
         stdout, stderr = proc.communicate(in_data or b'', timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
         proc.kill()
         stdout, stderr = proc.communicate()
-        stderr += b'\nvelocity.mitogen: command timed out after %ds\n' % timeout
+        stderr += b'\nvelocity.mitogen: command timed out after %ds\n' % exc.timeout
     return proc.returncode, stdout, stderr
 
 
-def _run_on_pty(argv, timeout):
+def _run_on_pty(argv: t.Sequence[str], timeout: float | None) -> tuple[int, bytes, bytes]:
     import pty
     import select
     import time
@@ -63,14 +65,15 @@ def _run_on_pty(argv, timeout):
             argv, stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True)
     finally:
         os.close(slave)
-    chunks = []
+    chunks: list[bytes] = []
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while True:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             if wait == 0.0:
                 proc.kill()
-                chunks.append(b'\r\nvelocity.mitogen: command timed out after %ds\r\n' % timeout)
+                # Only a deadline makes the wait 0.0: there is a timeout.
+                chunks.append(b'\r\nvelocity.mitogen: command timed out after %ds\r\n' % t.cast(float, timeout))
                 break
             ready = select.select([master], [], [], wait)[0]
             if not ready:

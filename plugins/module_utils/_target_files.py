@@ -13,9 +13,10 @@ import os
 import shutil
 import stat
 import tempfile
+import typing as t
 
 
-def write_file(path, data, mode=None):
+def write_file(path: str, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` through a hidden temp file, fsync and rename."""
     token = begin_upload(path)
     try:
@@ -26,7 +27,7 @@ def write_file(path, data, mode=None):
     finish_upload(token, mode)
 
 
-def pull_file(source, dest, mode=None, econtext=None):
+def pull_file(source: str, dest: str, mode: int | None = None, econtext: t.Any = None) -> None:
     """Stream ``source`` from the controller's FileService into ``dest``, atomically."""
     import mitogen.service
     controller = econtext.router.context_by_id(0)
@@ -43,12 +44,13 @@ def pull_file(source, dest, mode=None, econtext=None):
     finish_upload(token, mode)
 
 
-pull_file.mitogen_takes_econtext = True
+pull_file.mitogen_takes_econtext = True  # type: ignore[attr-defined]  # what @takes_econtext sets
 
-_uploads = {}
+# token (the temp file's path) -> (open temp file, final path)
+_uploads: dict[str, tuple[t.BinaryIO, str]] = {}
 
 
-def begin_upload(path):
+def begin_upload(path: str) -> str:
     """Start a streamed upload into a hidden temp file beside ``path``."""
     directory = os.path.dirname(path) or '.'
     fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.part', dir=directory)
@@ -57,11 +59,11 @@ def begin_upload(path):
     return token
 
 
-def upload_chunk(token, data):
+def upload_chunk(token: str, data: bytes) -> None:
     _uploads[token][0].write(data)
 
 
-def finish_upload(token, mode=None):
+def finish_upload(token: str, mode: int | None = None) -> None:
     fp, path = _uploads.pop(token)
     try:
         fp.flush()
@@ -79,7 +81,7 @@ def finish_upload(token, mode=None):
         raise
 
 
-def abort_upload(token, fp=None):
+def abort_upload(token: str, fp: t.BinaryIO | None = None) -> None:
     entry = _uploads.pop(token, None)
     fp = fp or (entry and entry[0])
     if fp is not None:
@@ -93,17 +95,17 @@ def abort_upload(token, fp=None):
         pass
 
 
-def file_size(path):
+def file_size(path: str) -> int:
     return os.stat(path).st_size
 
 
-def read_chunk(path, offset, size):
+def read_chunk(path: str, offset: int, size: int) -> bytes:
     with open(path, 'rb') as fp:
         fp.seek(offset)
         return fp.read(size)
 
 
-def make_dirs(path):
+def make_dirs(path: str) -> None:
     """``mkdir -p`` under umask 077, as the stock shell plugin's mkdtemp does."""
     umask = os.umask(0o077)
     try:
@@ -112,19 +114,22 @@ def make_dirs(path):
         os.umask(umask)
 
 
-def make_dir(path):
+def make_dir(path: str) -> None:
     os.mkdir(path, 0o700)
 
 
-def remove_tree(path):
+def remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-_CHMOD_BITS = {'u': (stat.S_IRUSR, stat.S_IWUSR, stat.S_IXUSR), 'g': (stat.S_IRGRP, stat.S_IWGRP, stat.S_IXGRP),
-               'o': (stat.S_IROTH, stat.S_IWOTH, stat.S_IXOTH)}
+_CHMOD_BITS: dict[str, tuple[int, int, int]] = {
+    'u': (stat.S_IRUSR, stat.S_IWUSR, stat.S_IXUSR),
+    'g': (stat.S_IRGRP, stat.S_IWGRP, stat.S_IXGRP),
+    'o': (stat.S_IROTH, stat.S_IWOTH, stat.S_IXOTH),
+}
 
 
-def chmod_add(paths, mode):
+def chmod_add(paths: t.Iterable[str], mode: str) -> None:
     """``chmod <who>+<perms>`` for symbolic modes such as ``u+x`` or ``u+rx``."""
     who, dummy, perms = mode.partition('+')
     bits = 0

@@ -18,39 +18,50 @@ import os
 import signal
 import sys
 import types
+import typing as t
 
-_code_cache = {}
+if t.TYPE_CHECKING:
+    import importlib.machinery
+
+    # A custom module_util as the controller sends it: (path, source, is_package).
+    _Entry = tuple[str, bytes, bool]
+    _P = t.ParamSpec('_P')
+    _T = t.TypeVar('_T')
+
+_code_cache: dict[str, types.CodeType] = {}
 
 # A Mitogen child runs its bootstrap without a __main__ module; module_utils import it.
 sys.modules.setdefault('__main__', types.ModuleType('__main__'))
 
 
 class _Captured(io.TextIOWrapper):
-    def __init__(self):
+    def __init__(self) -> None:
         super(_Captured, self).__init__(io.BytesIO(), encoding='utf-8', errors='surrogateescape', write_through=True)
 
-    def getvalue(self):
+    def getvalue(self) -> bytes:
         self.flush()
-        return self.buffer.getvalue()
+        return t.cast(io.BytesIO, self.buffer).getvalue()
 
 
 class _CustomModuleUtils(object):
     """Serves ``ansible.module_utils.*`` from role and playbook dirs, ahead of Mitogen's importer."""
 
-    def __init__(self):
-        self.modules = {}
+    def __init__(self) -> None:
+        self.modules: dict[str, _Entry] = {}
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname: str, path: t.Sequence[str] | None = None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         entry = self.modules.get(fullname)
         if entry is None:
             return None
         import importlib.util
-        return importlib.util.spec_from_loader(fullname, self, origin=entry[0], is_package=entry[2])
+        # A loader by protocol (create_module, exec_module), which typeshed does not model.
+        return importlib.util.spec_from_loader(fullname, self, origin=entry[0], is_package=entry[2])  # type: ignore[arg-type]
 
-    def create_module(self, spec):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
         return None
 
-    def exec_module(self, module):
+    def exec_module(self, module: types.ModuleType) -> None:
         path, source, is_pkg = self.modules[module.__name__]
         module.__file__ = path
         if is_pkg:
@@ -61,36 +72,37 @@ class _CustomModuleUtils(object):
 _custom = _CustomModuleUtils()
 
 
-def _install_custom(modules):
+def _install_custom(modules: t.Mapping[str, t.Sequence[t.Any]]) -> None:
     for name, entry in modules.items():
-        _custom.modules[name] = tuple(entry)
+        _custom.modules[name] = t.cast('_Entry', tuple(entry))
         sys.modules.pop(name, None)  # a newer version replaces a cached one
     if _custom not in sys.meta_path:
         sys.meta_path.insert(0, _custom)
 
 
-def _environ_snapshot():
-    """A cheap copy of the environment: os.environ's raw mapping when there is one."""
+def _environ_snapshot() -> dict[t.Any, t.Any]:
+    """A cheap copy of the environment: os.environ's raw mapping (bytes on POSIX) when there is one."""
     data = getattr(os.environ, '_data', None)
     return dict(data) if isinstance(data, dict) else dict(os.environ)
 
 
-def _decoded(raw):
+def _decoded(raw: t.Mapping[bytes, bytes]) -> t.Iterator[tuple[str, str]]:
     for key, value in raw.items():
         yield os.fsdecode(key), os.fsdecode(value)
 
 
-def _compile(key, path, source):
+def _compile(key: str, path: str, source: bytes | None) -> types.CodeType:
     code = _code_cache.get(key)
     if code is None:
-        code = compile(source, path, 'exec', dont_inherit=True)
+        # Not None: run_module asks for the source of code it does not have.
+        code = compile(t.cast(bytes, source), path, 'exec', dont_inherit=True)
         _code_cache[key] = code
     return code
 
 
-def _reset_module_utils_globals():
+def _reset_module_utils_globals() -> None:
     """Clear state that module_utils keeps per process, as a fresh process would have it."""
-    basic = sys.modules.get('ansible.module_utils.basic')
+    basic: t.Any = sys.modules.get('ansible.module_utils.basic')
     if basic is not None:
         basic._ANSIBLE_ARGS = None
         basic._ANSIBLE_PROFILE = None
@@ -99,7 +111,7 @@ def _reset_module_utils_globals():
     warnings = sys.modules.get('ansible.module_utils.common.warnings')
     if warnings is not None:
         for name in ('_global_warnings', '_global_deprecations'):
-            value = getattr(warnings, name, None)
+            value: t.Any = getattr(warnings, name, None)
             if hasattr(value, 'clear'):
                 value.clear()
     secrets = sys.modules.get('ansible.module_utils._internal._secrets')  # ansible-core >= 2.22
@@ -108,25 +120,26 @@ def _reset_module_utils_globals():
         masker.__init__()  # in place: other modules hold references to this object
 
 
-_SIGNALS = tuple(getattr(signal, name) for name in ('SIGALRM', 'SIGCHLD', 'SIGPIPE', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2')
-                 if hasattr(signal, name))
+_SIGNALS: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ('SIGALRM', 'SIGCHLD', 'SIGPIPE', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2')
+    if hasattr(signal, name))
 
 
 class _Fallback(BaseException):
     """The module needs a process of its own (respawn) or something only packaging reports."""
 
 
-def _respawn_module(interpreter_path):
+def _respawn_module(interpreter_path: str) -> t.NoReturn:
     raise _Fallback('respawn')
 
 
-def _import_fallback(exc):
+def _import_fallback(exc: BaseException) -> bool:
     """A module_util the controller did not find: AnsiballZ would not have been built."""
     name = getattr(exc, 'name', None) or ''
     return isinstance(exc, ImportError) and name.split('.')[0] in ('ansible', 'ansible_collections')
 
 
-def _set_rlimit_nofile(value):
+def _set_rlimit_nofile(value: int) -> tuple[int, int] | None:
     """What AnsiballZ's wrapper does with ansible_python_module_rlimit_nofile; returns how to undo it."""
     if not value:
         return None
@@ -142,7 +155,7 @@ def _set_rlimit_nofile(value):
     return soft, hard
 
 
-def _restore_rlimit_nofile(saved):
+def _restore_rlimit_nofile(saved: tuple[int, int] | None) -> None:
     if saved is not None:
         import resource
         try:
@@ -151,8 +164,10 @@ def _restore_rlimit_nofile(saved):
             pass
 
 
-def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=None, chdir=None, custom_module_utils=None,
-               extensions=None, rlimit_nofile=0):
+def run_module(key: str, source: bytes | None, fqn: str, path: str, json_params: str, profile: str,
+               env: dict[str, str] | None = None, secrets: t.Iterable[str] | None = None, chdir: str | None = None,
+               custom_module_utils: t.Mapping[str, t.Sequence[t.Any]] | None = None,
+               extensions: t.Mapping[str, t.Any] | None = None, rlimit_nofile: int = 0) -> dict[str, t.Any]:
     """Run one module as ``__main__``; return its rc, stdout and stderr like a process would.
 
     ``source`` is None when the caller believes the code is cached here; if it is
@@ -168,7 +183,7 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
     from ansible.module_utils._internal._ansiballz import _loader
 
     saved_env = _environ_snapshot()
-    saved_cwd = None
+    saved_cwd: str | None = None
     try:
         saved_cwd = os.getcwd()
     except OSError:
@@ -185,10 +200,10 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
     saved_argv = sys.argv
     saved_main = sys.modules.get('__main__')
     saved_path = list(sys.path)
-    exit_handlers = []
+    exit_handlers: list[tuple[t.Callable[..., t.Any], tuple[t.Any, ...], dict[str, t.Any]]] = []
     saved_register = atexit.register
 
-    def register(func, *args, **kwargs):
+    def register(func: t.Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> t.Callable[_P, _T]:
         # What a module leaves for interpreter exit (AnsibleModule removes its tmpdir
         # that way) runs when the module ends, as it would in a process of its own.
         exit_handlers.append((func, args, kwargs))
@@ -198,7 +213,7 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
     saved_signals = [(number, signal.getsignal(number)) for number in _SIGNALS]
     stdout, stderr = _Captured(), _Captured()
     rc = 0
-    saved_rlimit = None
+    saved_rlimit: tuple[int, int] | None = None
     try:
         _reset_module_utils_globals()
         if env:
@@ -225,9 +240,8 @@ def run_module(key, source, fqn, path, json_params, profile, env=None, secrets=N
         main.__file__ = path
         main.__spec__ = importlib.machinery.ModuleSpec(fqn, None, origin=path)  # as runpy.run_module sets it
         main.__package__ = fqn.rpartition('.')[0]
-        main.__builtins__ = __builtins__
-        main._module_fqn = fqn
-        main._modlib_path = os.path.dirname(path)
+        # Names ModuleType does not declare: set through the namespace, as attributes are.
+        main.__dict__.update(__builtins__=__builtins__, _module_fqn=fqn, _modlib_path=os.path.dirname(path))
         sys.modules['__main__'] = main
         try:
             try:

@@ -14,6 +14,6 @@ import os
 import sys
 
 
-def whoami():
+def whoami() -> tuple[int, str, str]:
     """Return (pid, interpreter path, this module's name) of the process running it."""
     return os.getpid(), sys.executable, __name__

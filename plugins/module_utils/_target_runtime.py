@@ -11,17 +11,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import typing as t
 
 _installed = False
 
 
-def _descendants(root):
+def _descendants(root: int) -> list[int]:
     """PIDs whose parent chain leads to ``root`` (Linux /proc; elsewhere nothing)."""
     try:
         names = os.listdir('/proc')
     except OSError:
         return []
-    parents = {}
+    parents: dict[int, int] = {}
     for name in names:
         if not name.isdigit():
             continue
@@ -31,7 +32,8 @@ def _descendants(root):
             parents[int(name)] = int(stat[stat.rindex(b')') + 2:].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-    found, frontier = [], [root]
+    found: list[int] = []
+    frontier = [root]
     while frontier:
         parent = frontier.pop()
         for pid, ppid in parents.items():
@@ -41,7 +43,7 @@ def _descendants(root):
     return found
 
 
-def hang_up():
+def hang_up() -> None:
     """End commands still running when the controller goes away, as an ssh hangup does."""
     for pid in _descendants(os.getpid()):
         try:
@@ -50,7 +52,7 @@ def hang_up():
             pass
 
 
-def describe(econtext=None):
+def describe(econtext: t.Any = None) -> dict[str, t.Any]:
     """What the controller needs to know once per interpreter; also arms :func:`hang_up`."""
     global _installed
     if econtext is not None and not _installed:
@@ -66,9 +68,9 @@ def describe(econtext=None):
     }
 
 
-describe.mitogen_takes_econtext = True
+describe.mitogen_takes_econtext = True  # type: ignore[attr-defined]  # what @takes_econtext sets
 
 
-def noop():
+def noop() -> None:
     """A call that only proves the calls before it in a chain succeeded."""
     return None
