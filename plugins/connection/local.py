@@ -56,8 +56,12 @@ EXAMPLES = r"""
     - ansible.builtin.ping:
 """
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnection
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._transports import LOCAL
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _fastload
+
+_fastload.prepare(__name__, DOCUMENTATION)  # before anything else of ours: see _fastload
+
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnection  # noqa: E402
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._transports import LOCAL  # noqa: E402
 
 
 class Connection(MitogenConnection):

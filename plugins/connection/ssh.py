@@ -209,8 +209,12 @@ EXAMPLES = r"""
     - ansible.builtin.command: uptime
 """
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnection
-from ansible_collections.velocity.mitogen.plugins.plugin_utils._transports import SSH
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _fastload
+
+_fastload.prepare(__name__, DOCUMENTATION)  # before anything else of ours: see _fastload
+
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._connection import MitogenConnection  # noqa: E402
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._transports import SSH  # noqa: E402
 
 
 class Connection(MitogenConnection):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import typing as t
 
 from ansible import constants as C
@@ -82,8 +83,10 @@ class MitogenConnection(ConnectionBase):
 
     def __init__(self, play_context: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(play_context, *args, **kwargs)
-        from ansible_collections.velocity.mitogen.plugins.plugin_utils import _hooks
+        from ansible_collections.velocity.mitogen.plugins.plugin_utils import _fastload, _hooks
         _hooks.install_in_worker()  # connection-only mode: this worker's actions run modules through us
+        module = sys.modules[type(self).__module__]
+        _fastload.remember(module.__name__, module.DOCUMENTATION)
         self._load_kwargs = {k: kwargs.get(k) for k in ('task_uuid', 'ansible_playbook_pid')}
         self._link: _link.Link | None = None
         self.become: BecomeProxy | None = None  # type: ignore[assignment]

@@ -15,13 +15,13 @@ its repr, or any log line.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import shlex
 import typing as t
 
 from ansible_collections.velocity.mitogen.plugins.plugin_utils import _planner
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._record import Record
 
 SUPPORTED_BECOME = ('sudo', 'su')
 # Where the Python boot command goes in the become plugin's command (module_utils/_target_become).
@@ -40,17 +40,19 @@ class HopError(ValueError):
     """A connection or become option has a value we cannot use."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Hop:
+class Hop(Record):
     """One hop of a connect plan."""
 
+    __slots__ = ('method', 'label', 'key', 'kwargs', 'interpreter', 'timeout_message', 'refusal_argv')
+    _defaults = {'interpreter': None, 'timeout_message': None, 'refusal_argv': None}
+    _secret = ('kwargs',)
     method: str                      # the pool's connect method: 'ssh', 'local' or 'become'
     label: str                       # what messages call it: 'ssh', 'local', 'sudo', 'su'
     key: tuple                       # identity: (method, interpreter, settings, password digest)
-    kwargs: dict = dataclasses.field(repr=False)  # router keyword arguments, secrets included
-    interpreter: str | None = None   # an explicit interpreter, to recognise it missing; None: discovered
-    timeout_message: str | None = None            # stock's words when the login times out
-    refusal_argv: list[str] | None = None         # ssh: a batch-mode login that shows ssh's refusal
+    kwargs: dict                     # router keyword arguments, secrets included
+    interpreter: str | None          # an explicit interpreter, to recognise it missing; None: discovered
+    timeout_message: str | None      # stock's words when the login times out
+    refusal_argv: list[str] | None   # ssh: a batch-mode login that shows ssh's refusal
 
     @property
     def discovered(self) -> bool:

@@ -12,16 +12,18 @@ transport is a new record, not a subclass.
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 
 from ansible_collections.velocity.mitogen.plugins.plugin_utils import _hops
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._record import Record
 
 OptionGetter = t.Callable[[str], t.Any]
 
 
-@dataclasses.dataclass(frozen=True)
-class Transport:
+class Transport(Record):
+    __slots__ = ('name', 'stock_plugin', 'via_sh', 'first_hop', 'wants_tty', 'become_timeout', 'announce',
+                 'shell_become_by_stock', 'modules_in_playbook_dir')
+    _defaults = {'shell_become_by_stock': False, 'modules_in_playbook_dir': False}
     name: str                     # the stock plugin's transport name
     stock_plugin: str             # the stock plugin this one stands in for
     via_sh: bool                  # True: commands run through /bin/sh; False: through the login shell (sshd)
@@ -29,8 +31,8 @@ class Transport:
     wants_tty: t.Callable[[OptionGetter, t.Optional[bytes], bool], bool]  # stock runs this command on a terminal
     become_timeout: t.Callable[[OptionGetter], t.Tuple[int, str]]       # seconds, and stock's words then
     announce: t.Callable[[OptionGetter], t.List[str]]                   # what stock says at -vvv on connecting
-    shell_become_by_stock: bool = False  # shell commands with become go through the stock plugin
-    modules_in_playbook_dir: bool = False  # modules start in the playbook directory, as local's do
+    shell_become_by_stock: bool    # shell commands with become go through the stock plugin
+    modules_in_playbook_dir: bool  # modules start in the playbook directory, as local's do
 
 
 def _ssh_become_timeout(get_option: OptionGetter) -> tuple[int, str]:

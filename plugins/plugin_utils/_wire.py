@@ -14,13 +14,13 @@ down to one cheap request.
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 import socket
 import struct
 import typing as t
 
 from ansible_collections.velocity.mitogen.plugins.plugin_utils._hops import Hop
+from ansible_collections.velocity.mitogen.plugins.plugin_utils._record import Record
 
 _HEADER = struct.Struct('>I')
 MAX_FRAME = 1 << 31
@@ -46,17 +46,18 @@ class Failure(Exception):
         self.message = message
 
 
-@dataclasses.dataclass(frozen=True)
-class Request:
+class Request(Record):
     """Base of every request record."""
 
+    __slots__ = ()
     op: t.ClassVar[str] = ''
 
 
-@dataclasses.dataclass(frozen=True)
 class Exec(Request):
     """Run a shell command as the last hop's account."""
 
+    __slots__ = ('plan', 'cmd', 'in_data', 'via_sh', 'tty')
+    _secret = ('in_data',)
     op: t.ClassVar[str] = 'exec'
     plan: Plan
     cmd: str
@@ -65,10 +66,12 @@ class Exec(Request):
     tty: bool
 
 
-@dataclasses.dataclass(frozen=True)
 class RunModule(Request):
     """Run a new-style Python module in the persistent interpreter."""
 
+    __slots__ = ('plan', 'module_path', 'fqn', 'json_params', 'profile', 'env', 'secrets', 'chdir',
+                 'module_utils_paths', 'rlimit_nofile')
+    _secret = ('json_params', 'env', 'secrets')
     op: t.ClassVar[str] = 'run_module'
     plan: Plan
     module_path: str
@@ -82,10 +85,10 @@ class RunModule(Request):
     rlimit_nofile: int
 
 
-@dataclasses.dataclass(frozen=True)
 class MakeTmp(Request):
     """Create a task temp dir (named as stock names it) without waiting for the target."""
 
+    __slots__ = ('plan', 'base', 'basefile', 'system')
     op: t.ClassVar[str] = 'make_tmp'
     plan: Plan
     base: str
@@ -93,53 +96,53 @@ class MakeTmp(Request):
     system: bool
 
 
-@dataclasses.dataclass(frozen=True)
 class RemoveTree(Request):
+    __slots__ = ('plan', 'path')
     op: t.ClassVar[str] = 'remove_tree'
     plan: Plan
     path: str
 
 
-@dataclasses.dataclass(frozen=True)
 class Chmod(Request):
+    __slots__ = ('plan', 'paths', 'mode')
     op: t.ClassVar[str] = 'chmod'
     plan: Plan
     paths: list[str]
     mode: str
 
 
-@dataclasses.dataclass(frozen=True)
 class Put(Request):
     """Copy a controller file to the target, atomically."""
 
+    __slots__ = ('plan', 'src', 'dest')
     op: t.ClassVar[str] = 'put'
     plan: Plan
     src: str
     dest: str
 
 
-@dataclasses.dataclass(frozen=True)
 class Fetch(Request):
     """Copy a target file to the controller, atomically."""
 
+    __slots__ = ('plan', 'src', 'dest')
     op: t.ClassVar[str] = 'fetch'
     plan: Plan
     src: str
     dest: str
 
 
-@dataclasses.dataclass(frozen=True)
 class Reset(Request):
     """Retire the interpreters at and behind the plan's end (reset_connection)."""
 
+    __slots__ = ('plan')
     op: t.ClassVar[str] = 'reset'
     plan: Plan
 
 
-@dataclasses.dataclass(frozen=True)
 class RetireAccount(Request):
     """Retire the interpreters running as ``username`` behind the plan's login."""
 
+    __slots__ = ('plan', 'username')
     op: t.ClassVar[str] = 'retire_account'
     plan: Plan
     username: str
@@ -148,10 +151,10 @@ class RetireAccount(Request):
 REQUESTS: tuple[type[Request], ...] = (Exec, RunModule, MakeTmp, RemoveTree, Chmod, Put, Fetch, Reset, RetireAccount)
 
 
-@dataclasses.dataclass(frozen=True)
-class Reply:
+class Reply(Record):
     """The answer to one request: ``kind`` is 'ok' or an :class:`ErrorKind` value."""
 
+    __slots__ = ('kind', 'value')
     kind: str
     value: t.Any
 

@@ -96,7 +96,7 @@ def runtime_base() -> str:
     return os.path.join(tempfile.gettempdir(), 'velocity-mitogen-%d' % os.getuid())
 
 
-def _private_dir(path: str) -> None:
+def private_dir(path: str) -> None:
     """Create ``path`` 0700, or accept it only if it already is ours and private."""
     try:
         os.mkdir(path, 0o700)
@@ -173,8 +173,8 @@ def connect(start: bool = True) -> socket.socket | None:
     sock = _connect(path)
     if sock is not None or not start:
         return sock
-    _private_dir(base)
-    _private_dir(directory)
+    private_dir(base)
+    private_dir(directory)
     with _locked(os.path.join(directory, LOCK_NAME), LOCK_TIMEOUT):
         sock = _connect(path)
         if sock is not None:

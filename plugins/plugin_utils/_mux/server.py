@@ -97,11 +97,11 @@ class Server:
         try:
             if handler is None:
                 raise _wire.Failure(_wire.ErrorKind.ERROR, 'unknown request %r' % (type(request).__name__,))
-            reply = _wire.Reply(_wire.Reply.OK, handler(session, request))
+            reply = _wire.Reply(kind=_wire.Reply.OK, value=handler(session, request))
         except _wire.Failure as exc:
-            reply = _wire.Reply(exc.kind, exc.message)
+            reply = _wire.Reply(kind=exc.kind, value=exc.message)
         except Exception as exc:  # pylint: disable=broad-except
-            reply = _wire.Reply(_wire.ErrorKind.ERROR, '%s: %s' % (type(exc).__name__, exc))
+            reply = _wire.Reply(kind=_wire.ErrorKind.ERROR, value='%s: %s' % (type(exc).__name__, exc))
         op = getattr(request, 'op', '?')
         if _STATS:
             _append(_STATS, '%s\n' % op)
