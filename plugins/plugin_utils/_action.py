@@ -45,10 +45,10 @@ def should_become(action: t.Any) -> bool:
         return False
     ruser = action._get_remote_user()
     buser = action.get_become_option('become_user')
-    return bool(C.BECOME_ALLOW_SAME_USER or (buser != ruser or not any((ruser, buser))))
+    return bool(getattr(C, 'BECOME_ALLOW_SAME_USER') or (buser != ruser or not any((ruser, buser))))
 
 
-def _module_style(path: str) -> tuple[str, bytes | None]:
+def _module_style(path: str) -> tuple[str, bytes]:
     with open(path, 'rb') as fp:
         source = fp.read()
     return _planner.detect_style(source, **_ansible_compat.module_style_markers()), source
@@ -68,7 +68,7 @@ def execute_module(action: t.Any, original: t.Callable, module_name: str | None,
     args = module_args if module_args is not None else action._task.args
     module_path = _ansible_compat.resolve_module(action, name)
     style, source = _module_style(module_path)
-    if style != 'python' or C.DEFAULT_KEEP_REMOTE_FILES:
+    if style != 'python' or getattr(C, 'DEFAULT_KEEP_REMOTE_FILES'):
         return stock()
 
     action._update_module_args(name, args, task_vars, ignore_unknown_opts=ignore_unknown_opts)

@@ -110,7 +110,8 @@ def serialization_profile(b_source: bytes, module_path: str) -> str:
     if not C.config.get_config_value('_MODULE_METADATA'):
         return 'legacy'
     from ansible.executor import module_common as mc
-    return mc._get_module_metadata(mc._compile_module_ast(module_path, b_source)).serialization_profile
+    metadata = mc._get_module_metadata(mc._compile_module_ast(module_path, b_source))
+    return str(getattr(metadata, 'serialization_profile'))
 
 
 def encode_module_params(module_args: dict, profile: str) -> str:
@@ -141,7 +142,7 @@ def python_interpreter(action: t.Any, task_vars: dict) -> str:
     from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError, discover_interpreter
 
     if action._task.delegate_to:
-        use_vars = task_vars.get('ansible_delegated_vars')[action._task.delegate_to]
+        use_vars = task_vars['ansible_delegated_vars'][action._task.delegate_to]
     else:
         use_vars = task_vars
     remote_is_local = bool(getattr(action._connection, '_remote_is_local', False))
@@ -192,7 +193,7 @@ def packaging_verdict(name: str, fqn: str, source: bytes, module_utils_paths: li
 
     with _packaging_lock:
         original = module_utils_loader._get_paths
-        module_utils_loader._get_paths = lambda subdirs=True: list(module_utils_paths)
+        setattr(module_utils_loader, '_get_paths', lambda subdirs=True: list(module_utils_paths))
         try:
             with warnings.catch_warnings(), zipfile.ZipFile(io.BytesIO(), mode='w') as zf:
                 warnings.simplefilter('ignore')  # zipfile's duplicate-name warnings: stock shows them itself
@@ -202,7 +203,7 @@ def packaging_verdict(name: str, fqn: str, source: bytes, module_utils_paths: li
         except AnsibleError:
             return 'packaging'
         finally:
-            module_utils_loader._get_paths = original
+            setattr(module_utils_loader, '_get_paths', original)
     return 'embed' if 'ansible/module_utils/embed.py' in names else ''
 
 
@@ -242,7 +243,8 @@ def finish_module_result(action: t.Any, res: dict, profile: str) -> dict:
         return utr.as_result_dict(for_round_trip=True)
 
     from collections.abc import Sequence
-    from ansible.vars.clean import remove_internal_keys
+    from ansible.vars import clean
+    remove_internal_keys = getattr(clean, 'remove_internal_keys')  # up to 2.20
     data = action._parse_returned_data(res, profile)
     if data.pop('_ansible_suppress_tmpdir_delete', False):
         action._cleanup_remote_tmp = False

@@ -99,7 +99,7 @@ class MitogenConnection(ConnectionBase):
 
     def is_pipelining_enabled(self, wrap_async: bool = False) -> bool:
         # Modules never need a file on the target: stock code must not make a temp dir for them.
-        return not C.DEFAULT_KEEP_REMOTE_FILES and not wrap_async
+        return not getattr(C, 'DEFAULT_KEEP_REMOTE_FILES') and not wrap_async
 
     def set_become_plugin(self, plugin: t.Any) -> None:
         if plugin is None:
@@ -178,7 +178,7 @@ class MitogenConnection(ConnectionBase):
     # -- ConnectionBase API ------------------------------------------------
 
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
-        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)  # type: ignore[safe-super]  # ensure_connect
         become = bool(self.become is not None and self.become.take_request() and sudoable)
         if become and self.record.shell_become_by_stock:
             stock = self._stock_connection()
@@ -242,7 +242,7 @@ class MitogenConnection(ConnectionBase):
         return self.record.wants_tty(self.get_option, b'<module>' if pipelined else None, True)
 
     def put_file(self, in_path: str, out_path: str) -> None:
-        super().put_file(in_path, out_path)
+        super().put_file(in_path, out_path)  # type: ignore[safe-super]  # ensure_connect
         display.vvv('PUT %s TO %s' % (in_path, out_path), host=self._host_for_display())
         if not os.path.exists(to_bytes(in_path, errors='surrogate_or_strict')):
             raise AnsibleError('file or module does not exist: %s' % in_path)
@@ -255,7 +255,7 @@ class MitogenConnection(ConnectionBase):
         self._without_python(ours, lambda stock: stock.put_file(in_path, out_path))
 
     def fetch_file(self, in_path: str, out_path: str) -> None:
-        super().fetch_file(in_path, out_path)
+        super().fetch_file(in_path, out_path)  # type: ignore[safe-super]  # ensure_connect
         display.vvv('FETCH %s TO %s' % (in_path, out_path), host=self._host_for_display())
         src, dest = _hops.plain(in_path), os.path.abspath(out_path)
 

@@ -64,8 +64,9 @@ def install(redirect: bool) -> None:
         _originals[name] = ActionBase.__dict__[name]
     originals = dict(_originals)
 
-    def _execute_module(self, module_name=None, module_args=None, tmp=None, task_vars=None, persist_files=False,
-                        delete_remote_tmp=None, wrap_async=False, ignore_unknown_opts=False):
+    def _execute_module(self: t.Any, module_name: t.Any = None, module_args: t.Any = None, tmp: t.Any = None,
+                        task_vars: t.Any = None, persist_files: bool = False, delete_remote_tmp: t.Any = None,
+                        wrap_async: bool = False, ignore_unknown_opts: bool = False) -> t.Any:
         if _action.carries(self, wrap_async):
             return _action.execute_module(self, originals['_execute_module'], module_name, module_args, tmp,
                                           task_vars, persist_files, delete_remote_tmp, wrap_async, ignore_unknown_opts)
@@ -74,17 +75,17 @@ def install(redirect: bool) -> None:
             persist_files=persist_files, delete_remote_tmp=delete_remote_tmp, wrap_async=wrap_async,
             ignore_unknown_opts=ignore_unknown_opts)
 
-    def _make_tmp_path(self, remote_user=None):
+    def _make_tmp_path(self: t.Any, remote_user: t.Any = None) -> t.Any:
         if _action.ours(self):
             return _action.make_tmp_path(self, remote_user)
         return originals['_make_tmp_path'](self, remote_user)
 
-    def _remove_tmp_path(self, tmp_path, force=False):
+    def _remove_tmp_path(self: t.Any, tmp_path: t.Any, force: bool = False) -> t.Any:
         if _action.ours(self):
             return _action.remove_tmp_path(self, tmp_path, force)
         return originals['_remove_tmp_path'](self, tmp_path, force)
 
-    def _fixup_perms2(self, remote_paths, remote_user=None, execute=True):
+    def _fixup_perms2(self: t.Any, remote_paths: t.Any, remote_user: t.Any = None, execute: bool = True) -> t.Any:
         if _action.ours(self):
             return _action.fixup_perms2(self, remote_paths, remote_user, execute)
         return originals['_fixup_perms2'](self, remote_paths, remote_user, execute)
@@ -96,7 +97,7 @@ def install(redirect: bool) -> None:
     if redirect:
         original = connection_loader.get_with_context
 
-        def get_with_context(name, *args, **kwargs):
+        def get_with_context(name: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
             if kwargs.get('class_only'):
                 # A class asked for its static helpers (network connections call
                 # ssh's _create_control_path): the stock class answers.
@@ -105,7 +106,7 @@ def install(redirect: bool) -> None:
 
         get_with_context.__wrapped__ = original  # type: ignore[attr-defined]
         _originals['get_with_context'] = original
-        connection_loader.get_with_context = get_with_context
+        setattr(connection_loader, 'get_with_context', get_with_context)
 
 
 def remove() -> None:

@@ -68,9 +68,16 @@ def plain(value: t.Any) -> t.Any:
     """A copy made of builtin types only: Mitogen refuses to unpickle Ansible's tagged types."""
     if value is None or type(value) in (bool, int, float, str, bytes):
         return value
-    for kind in (str, bytes, bool, int, float):
-        if isinstance(value, kind):
-            return kind(value) if kind is not str else str.__str__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, dict):
         return {plain(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

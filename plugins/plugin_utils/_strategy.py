@@ -43,6 +43,6 @@ class StrategyMixin:
         # forked workers inherit them instead of loading them for every task.
         _ansible_compat.preload_for_workers()
 
-    def run(self, iterator: t.Any, play_context: t.Any) -> t.Any:
+    def run(self, iterator: t.Any, play_context: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
         with _hooks.for_run():
-            return super().run(iterator, play_context)  # type: ignore[misc]
+            return super().run(iterator, play_context, *args, **kwargs)  # type: ignore[misc]

@@ -95,7 +95,7 @@ class Files:
         try:
             with os.fdopen(fd, 'wb') as out:
                 offset = 0
-                pending = []
+                pending: list[t.Any] = []
                 while offset < size or pending:
                     while offset < size and len(pending) < WINDOW:
                         pending.append(context.call_async(self._t_files.read_chunk, request.src, offset, CHUNK))

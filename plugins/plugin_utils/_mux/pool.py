@@ -219,9 +219,10 @@ def _missing_interpreter(hop: Hop, text: str) -> str | None:
     """The interpreter, if the boot failed because it does not exist."""
     if hop.discovered:
         return 'python' if NO_PYTHON in text else None
+    interpreter = hop.interpreter or ''
     for line in text.splitlines():
-        if hop.interpreter in line and ('not found' in line or 'No such file' in line):
-            return hop.interpreter
+        if interpreter in line and ('not found' in line or 'No such file' in line):
+            return interpreter
     return None
 
 
