@@ -13,13 +13,25 @@ three local test users:
 * ``vmplain``: key login, no sudo.
 
 Must run as root.  Usable from the command line (``up``, ``down``, ``status``,
-``mark``, ``connections``) or imported (``up()``, ``down()``, ``status()``,
-``mark()``, ``connections()``, ``sessions()``).
+``mark``, ``connections``, ``reset``) or imported (``up()``, ``down()``,
+``status()``, ``mark()``, ``connections()``, ``sessions()``, ``reset_state()``,
+``user_state_lock()``).
+
+The users are shared by every harness instance on the machine. What a playbook
+run leaves in their homes and in the targets' scratch paths changes what the
+next run does or prints (a missing ``~/.ansible/tmp`` is created by a module,
+with a warning), so a parity test resets that state before each run
+(``reset_state()``) and holds ``user_state_lock()`` from the reset to the end of
+the run, so that no run of another instance changes it in between.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import fcntl
+import glob
 import json
 import os
 import pwd
@@ -31,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 DEFAULT_PORT = 2222
 DEFAULT_STATE_DIR = "/tmp/velocity-harness"
@@ -52,6 +64,13 @@ Defaults:vmpw timestamp_timeout=0
 vmlogin ALL=(ALL:ALL) NOPASSWD: ALL
 vmpw ALL=(ALL:ALL) ALL
 """
+
+# What a playbook run may leave behind that changes the next run (see reset_state()).
+USER_STATE = (".ansible", ".ansible_async")      # in each test user's home
+SCRATCH_GLOBS = ("/tmp/velocity-it-*",)          # the integration targets' scratch paths
+TEMP_USERS = ("vmtemp",)                         # accounts the targets create and remove
+LOCK_DIRS = ("/run/lock", "/var/lock", "/tmp")
+LOCK_NAME = "velocity-harness-users.lock"
 
 _ACCEPTED_RE = re.compile(rb"Accepted (\S+) for (\S+) from ")
 _SESSION_RE = re.compile(rb"Starting session: .* for (\S+) from ")
@@ -471,6 +490,98 @@ def sessions(state_dir: str = DEFAULT_STATE_DIR, since: int = 0,
     return n
 
 
+def _lock_path() -> str:
+    for d in LOCK_DIRS:
+        if os.path.isdir(d) and os.access(d, os.W_OK):
+            return os.path.join(d, LOCK_NAME)
+    raise HarnessError("no writable directory for %s in %s" % (LOCK_NAME, ", ".join(LOCK_DIRS)))
+
+
+@contextlib.contextmanager
+def user_state_lock(timeout: float = 1800.0,
+                    waiting: Optional[Callable[[str], None]] = None) -> Iterator[None]:
+    """Hold the machine-wide lock on the test users' state (an exclusive flock).
+
+    Every harness instance shares the users: whoever resets their state and
+    then runs a playbook against it holds this lock throughout. ``waiting``, if
+    given, is called once (with the lock path) when the lock is busy.
+    """
+    path = _lock_path()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if not told and waiting is not None:
+                waiting(path)
+                told = True
+            if time.monotonic() > deadline:
+                raise HarnessError("%s still held by another test run after %.0fs" % (path, timeout))
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: str) -> bool:
+    """Remove a file, link or tree; True if something was there."""
+    if not os.path.lexists(path):
+        return False
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+    return True
+
+
+def reset_state() -> List[str]:
+    """Put back what playbook runs change on the targets; return what was removed.
+
+    * the test users' ``~/.ansible`` (remote_tmp: a module that finds it missing
+      creates it and warns, so the first run of a pair would warn and the second
+      not) and ``~/.ansible_async`` (async job files);
+    * the integration targets' scratch paths (``/tmp/velocity-it-*``), which a
+      failed run leaves behind for the next run to find;
+    * the accounts targets create and remove (``vmtemp``), if a run died in between.
+
+    Only the harness's own users and paths are touched, never root's ``~/.ansible``
+    (the controller's). Call it holding ``user_state_lock()``. Must run as root.
+    """
+    _require_root()
+    removed: List[str] = []
+    for name in TEMP_USERS:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        # --force: an interpreter a killed run left must not keep the account alive.
+        _run(["userdel", "--force", "--remove", name])
+        removed.append("user %s" % name)
+    for name in USERS:
+        try:
+            home = pwd.getpwnam(name).pw_dir
+        except KeyError:
+            continue
+        for entry in USER_STATE:
+            path = os.path.join(home, entry)
+            if _remove(path):
+                removed.append(path)
+    for pattern in SCRATCH_GLOBS:
+        for path in sorted(glob.glob(pattern)):
+            if _remove(path):
+                removed.append(path)
+    return removed
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Command-line entry point."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -498,6 +609,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     sp.add_argument("--user", default=None, help="count only this user")
     sp.add_argument("--sessions", action="store_true",
                     help="also print the number of session channels started")
+    sp = sub.add_parser("reset", help="remove what playbook runs leave for the test users and in scratch paths")
     args = p.parse_args(argv)
 
     try:
@@ -523,6 +635,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             else:
                 print("down")
                 return 3
+        elif args.cmd == "reset":
+            with user_state_lock():
+                for what in reset_state():
+                    print("removed %s" % what)
         elif args.cmd == "mark":
             print(mark(args.state_dir))
         elif args.cmd == "connections":
