@@ -10,7 +10,8 @@ PW="$(cat "$STATE/vmpw.password")"
 "$PY" ../setup_velocity/compare.py become_missing_password.yml --expect-rc 2 "$@"
 "$PY" ../setup_velocity/compare.py become_retire.yml --hosts 1 "$@"
 "$PY" ../setup_velocity/compare.py become_su.yml --hosts 1 -e "ansible_become_password=$PW" "$@"
-"$PY" ../setup_velocity/compare.py become_unsupported.yml --expect-rc 2 --rc-only --ours-contains "become method 'runas' is not supported by velocity.mitogen connections; supported: sudo, su" "$@"
+# The method is refused before anything reaches the multiplexer: no request to prove.
+"$PY" ../setup_velocity/compare.py become_unsupported.yml --expect-rc 2 --rc-only --min-requests 0 --ours-contains "become method 'runas' is not supported by velocity.mitogen connections; supported: sudo, su" "$@"
 # Secrets never reach the output, even at -vvvv (from a vars file: -e values are echoed by ansible-playbook itself).
 secrets="$(mktemp)"; trap 'rm -f "$secrets"' EXIT
 printf 'ansible_become_password: "%s"\n' "$PW" > "$secrets"

@@ -7,11 +7,20 @@
 Both runs go to the real sshd of tests/harness. The recorded task results and the
 default callback's output must be equal apart from timings and per-run paths;
 the stock run is what proves the expectation is stock Ansible's behaviour.
+
+Each run starts from the same target state: the harness's reset_state() removes
+what the previous run left (the test users' ~/.ansible, scratch paths), under the
+harness's user-state lock, held until the run ends. Parity alone would also hold
+if everything silently fell back to stock: the velocity.mitogen multiplexer
+appends one line per request it handles (its op) to the file VELOCITY_MITOGEN_STATS
+names, and the pair passes only if the stock run made no such request and ours
+made at least --min-requests that carry tasks (run_module, exec, put, fetch).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import difflib
 import json
 import os
@@ -44,6 +53,21 @@ VOLATILE_PATTERNS = [
 ]
 STABLE_FACTS = {'discovered_interpreter_python', 'ansible_hostname', 'ansible_python_version', 'ansible_user_id',
                 'ansible_system', 'ansible_distribution'}
+# Gathered facts that describe the host at that moment, not what the strategy did: the
+# network (interfaces come and go between two runs: container veths, VPNs, addresses),
+# mounts, devices, memory, load, uptime, clock. Left out of the comparison, names included;
+# so are the per-interface facts (ansible_<interface>, see host_fact()).
+HOST_FACTS = {'ansible_interfaces', 'ansible_all_ipv4_addresses', 'ansible_all_ipv6_addresses',
+              'ansible_default_ipv4', 'ansible_default_ipv6', 'ansible_locally_reachable_ips',
+              'ansible_dns',
+              'ansible_mounts', 'ansible_devices', 'ansible_device_links', 'ansible_lvm', 'ansible_hostnqn',
+              'ansible_fibre_channel_wwn', 'ansible_iscsi_iqn',
+              'ansible_memfree_mb', 'ansible_memory_mb', 'ansible_memtotal_mb', 'ansible_swapfree_mb',
+              'ansible_swaptotal_mb', 'ansible_loadavg', 'ansible_uptime_seconds', 'ansible_date_time',
+              'ansible_processor_nproc', 'ansible_proc_cmdline', 'ansible_cmdline'}
+# Multiplexer requests that carry a task's work (not just set-up or clean-up).
+TASK_OPS = ('run_module', 'exec', 'put', 'fetch')
+STATS_ENV = 'VELOCITY_MITOGEN_STATS'
 NOISE_LINES = [
     re.compile(r'Use of strategy plugins not included in ansible\.builtin are deprecated'),
     re.compile(r'Deprecation warnings can be disabled by setting'),
@@ -84,6 +108,25 @@ def load_harness():
     return module
 
 
+def host_fact(name: str, value, facts: dict) -> bool:
+    """True for a gathered fact that follows the host's state rather than the strategy."""
+    if name in HOST_FACTS:
+        return True
+    # ansible_<interface>: named after ansible_interfaces ('-' and ':' become '_'), and a
+    # dict describing a device, for an interface that appeared after that list was read.
+    names = facts.get('ansible_interfaces') or []
+    if isinstance(names, list) and name in {'ansible_' + str(n).replace('-', '_').replace(':', '_') for n in names}:
+        return True
+    return isinstance(value, dict) and 'device' in value and ('active' in value or 'macaddress' in value)
+
+
+def normalize_facts(facts: dict) -> dict:
+    """gather_facts: which facts exist must match, and the values of STABLE_FACTS; facts about
+    the host's state at that moment (HOST_FACTS, per-interface facts) are left out."""
+    return {name: normalize(value, name) if name in STABLE_FACTS else '<present>'
+            for name, value in facts.items() if not host_fact(name, value, facts)}
+
+
 def normalize(value, key=None):
     if isinstance(value, dict):
         out = {}
@@ -91,8 +134,7 @@ def normalize(value, key=None):
             if k in VOLATILE_KEYS:
                 out[k] = '<volatile>'
             elif k == 'ansible_facts' and isinstance(v, dict) and len(v) > 20:
-                # gather_facts: which facts exist must match; values of many change second to second.
-                out[k] = {fk: normalize(fv, fk) if fk in STABLE_FACTS else '<present>' for fk, fv in v.items()}
+                out[k] = normalize_facts(v)
             else:
                 out[k] = normalize(v, k)
         return out
@@ -147,11 +189,29 @@ def normalize_output(text: str) -> list[str]:
     return out
 
 
+def read_stats(path: str) -> collections.Counter:
+    """Requests the multiplexer handled, by op (VELOCITY_MITOGEN_STATS: one op per line)."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as fp:
+            return collections.Counter(line.strip() for line in fp if line.strip())
+    except FileNotFoundError:
+        return collections.Counter()
+
+
+def describe_stats(stats: collections.Counter) -> str:
+    if not stats:
+        return 'no requests'
+    return '%d requests (%s)' % (sum(stats.values()), ', '.join('%s %d' % kv for kv in sorted(stats.items())))
+
+
 def run(strategy: str, playbook: str, inventory: str, extra: list[str], env_extra: dict, workdir: str,
         interrupt_after: float | None = None) -> dict:
     record = os.path.join(workdir, 'record-%s.jsonl' % strategy.replace('.', '_'))
     if os.path.exists(record):
         os.unlink(record)
+    stats = os.path.join(workdir, 'stats-%s.txt' % strategy.replace('.', '_'))
+    if os.path.exists(stats):
+        os.unlink(stats)
     env = dict(os.environ)
     env.update({
         'ANSIBLE_STRATEGY': strategy,
@@ -164,6 +224,8 @@ def run(strategy: str, playbook: str, inventory: str, extra: list[str], env_extr
         'ANSIBLE_RETRY_FILES_ENABLED': '0',
         # No ControlPersist master may outlive a stock run and serve the next one.
         'ANSIBLE_SSH_CONTROL_PATH_DIR': tempfile.mkdtemp(prefix='velocity-cp-', dir=workdir),
+        # A fresh file per run: the requests our multiplexer handled in this run only.
+        STATS_ENV: stats,
     })
     env.update(env_extra)
     cmd = ['ansible-playbook', '-i', inventory, playbook] + extra
@@ -172,7 +234,16 @@ def run(strategy: str, playbook: str, inventory: str, extra: list[str], env_extr
     if os.path.exists(record):
         with open(record, encoding='utf-8') as fp:
             events = [json.loads(line) for line in fp if line.strip()]
-    return {'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr, 'events': events}
+    return {'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr, 'events': events,
+            'stats': read_stats(stats)}
+
+
+def fresh_run(harness, strategy: str, *args, **kwargs) -> dict:
+    """run() from the state every run starts from: what earlier runs left is removed first."""
+    removed = harness.reset_state()
+    result = run(strategy, *args, **kwargs)
+    result['reset'] = removed
+    return result
 
 
 def show(label: str, result: dict) -> None:
@@ -190,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--expect-rc', type=int, default=0)
     parser.add_argument('--connections', type=int, default=None,
                         help='SSH connections velocity.mitogen must use in total')
+    parser.add_argument('--min-requests', type=int, default=1,
+                        help='task-carrying requests (%s) the velocity.mitogen multiplexer must handle '
+                             '(default 1; 0 for a playbook whose tasks never reach a target)' % ', '.join(TASK_OPS))
     parser.add_argument('--no-output-compare', action='store_true',
                         help='compare recorded results only, not the callback output')
     parser.add_argument('--rc-only', action='store_true',
@@ -212,18 +286,37 @@ def main(argv: list[str] | None = None) -> int:
     if not args.playbook:
         parser.error('a playbook is required')
     harness = load_harness()
-    harness.up(port, state_dir, args.hosts)
     inventory = os.path.join(state_dir, 'inventory.ini')
     extra = list(args.args)
     for item in args.extra_vars:
         extra += ['-e', item]
     workdir = tempfile.mkdtemp(prefix='velocity-compare-')
+
+    def waiting(path: str) -> None:
+        print('compare.py: waiting for %s (another test run is using the test users)' % path, flush=True)
+
     try:
-        stock = run('ansible.builtin.' + args.strategy, args.playbook, inventory, extra, {}, workdir)
-        mark = harness.mark(state_dir)
-        ours = run('velocity.mitogen.' + args.strategy, args.playbook, inventory, extra, {}, workdir)
-        used = harness.connections(state_dir, mark)
+        # The test users are shared by every harness instance: no other run may change
+        # their state between our reset and the end of our runs.
+        with harness.user_state_lock(waiting=waiting):
+            harness.up(port, state_dir, args.hosts)
+            stock = fresh_run(harness, 'ansible.builtin.' + args.strategy, args.playbook, inventory,
+                              extra, {}, workdir)
+            mark = harness.mark(state_dir)
+            ours = fresh_run(harness, 'velocity.mitogen.' + args.strategy, args.playbook, inventory,
+                             extra, {}, workdir)
+            used = harness.connections(state_dir, mark)
+            sessions = harness.sessions(state_dir, mark)
         failures = []
+        carried = sum(ours['stats'][op] for op in TASK_OPS)
+        if stock['stats']:
+            failures.append('the stock run made velocity.mitogen multiplexer requests (%s): the stock side is not stock'
+                            % describe_stats(stock['stats']))
+        if carried < args.min_requests:
+            failures.append('velocity.mitogen carried %d task requests (%s), expected at least %d (its multiplexer '
+                            'recorded %s in %s): did the tasks fall back to the stock path?'
+                            % (carried, '/'.join(TASK_OPS), args.min_requests, describe_stats(ours['stats']),
+                               STATS_ENV))
         if stock['rc'] != args.expect_rc:
             failures.append('stock run exited %s, the test expects %s: the expectation is not stock behaviour'
                             % (stock['rc'], args.expect_rc))
@@ -268,11 +361,17 @@ def main(argv: list[str] | None = None) -> int:
         if failures or args.verbosity > 1:
             show('stock', stock)
             show('velocity.mitogen', ours)
+            print('----- velocity.mitogen: %s, SSH connections %d, SSH sessions %d; stock: %s'
+                  % (describe_stats(ours['stats']), used, sessions, describe_stats(stock['stats'])))
+            print('----- state removed before the stock run: %s; before the velocity.mitogen run: %s'
+                  % (', '.join(stock['reset']) or 'nothing', ', '.join(ours['reset']) or 'nothing'))
+        if failures:
             for failure in failures:
                 print('FAIL %s: %s' % (name, failure))
             return 1
-        print('PASS %s: %d results equal under both strategies (rc=%d, velocity.mitogen SSH connections: %d)'
-              % (name, len(a), ours['rc'], used))
+        print('PASS %s: %d results equal under both strategies (rc=%d; velocity.mitogen: %s, '
+              'SSH connections %d, SSH sessions %d)'
+              % (name, len(a), ours['rc'], describe_stats(ours['stats']), used, sessions))
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
