@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from ansible_collections.velocity.mitogen.plugins.plugin_utils import _hops, _mux
+from ansible_collections.velocity.mitogen.plugins.plugin_utils import _hops
 
 SSH_OPTIONS = {
     'host': 'web1', 'port': 2222, 'remote_user': 'deploy', 'private_key_file': '/k', 'password': None,
@@ -39,8 +39,9 @@ def sh_shell():
 
 def test_ssh_hop_maps_ansible_options():
     hop = _hops.ssh_hop(options(), {'path': ['/usr/bin/python3']})
-    kwargs = hop['kwargs']
-    assert hop['method'] == 'ssh'
+    kwargs = hop.kwargs
+    assert hop.method == 'ssh' and hop.label == 'ssh' and hop.interpreter == '/usr/bin/python3'
+    assert kwargs['python_path'] == ['/usr/bin/python3']
     assert kwargs['hostname'] == 'web1' and kwargs['port'] == 2222 and kwargs['username'] == 'deploy'
     assert kwargs['identity_file'] == '/k'
     assert kwargs['ssh_args'] == ['-C', '-o', 'StrictHostKeyChecking=no']  # Control* dropped
@@ -67,8 +68,8 @@ def test_filter_ssh_args_forms():
 def test_become_hop_runs_the_plugins_own_command():
     plugin = become_plugin('sudo', become_user='app', become_pass='s3cret', become_flags='-H -S -n')
     hop = _hops.become_hop(plugin, {'path': ['/usr/bin/python3']}, sh_shell(), 12, 'timed out')
-    kwargs = hop['kwargs']
-    assert hop['method'] == 'become' and kwargs['method'] == 'sudo' and kwargs['username'] == 'app'
+    kwargs = hop.kwargs
+    assert hop.method == 'become' and hop.label == 'sudo' and kwargs['method'] == 'sudo' and kwargs['username'] == 'app'
     assert kwargs['command'].startswith('sudo -H -S -p ')  # -n dropped: a password is set
     assert _hops.BOOT_PLACEHOLDER in kwargs['command']
     assert kwargs['password'] == 's3cret' and kwargs['connect_timeout'] == 12
@@ -79,11 +80,11 @@ def test_become_hop_runs_the_plugins_own_command():
 def test_su_prompt_follows_prompt_l10n():
     plugin = become_plugin('su', become_user='app', prompt_l10n=['Passwort'])
     hop = _hops.become_hop(plugin, {'path': ['/usr/bin/python3']}, sh_shell(), 10, 'timed out')
-    prompt = re.compile(hop['kwargs']['prompt'].encode('utf-8'), re.I)
+    prompt = re.compile(hop.kwargs['prompt'].encode('utf-8'), re.I)
     assert prompt.search('Passwort: '.encode('utf-8'))
     assert prompt.search('passwort\uff1a'.encode('utf-8'))
     assert not prompt.search(b'Password: ')
-    assert hop['kwargs']['command'].startswith('su  app -c ')
+    assert hop.kwargs['command'].startswith('su  app -c ')
 
 
 def test_unsupported_become_lists_supported():
@@ -106,16 +107,45 @@ def test_plain_strips_str_subclasses():
 
 
 def test_hop_key_keeps_secrets_out_but_tells_passwords_apart():
-    a = {'method': 'become', 'kwargs': {'username': 'root', 'password': 'pw-secret-1', 'command': 'sudo x1', 'prompt': 'k1'},
-         'python': {'path': ['/p']}, 'identity': ('sudo', None, '-H', None)}
-    b = dict(a, kwargs=dict(a['kwargs'], command='sudo x2', prompt='k2'))
-    c = dict(a, kwargs=dict(a['kwargs'], password='pw-secret-2'))
-    assert _mux._hop_key(a) == _mux._hop_key(b)  # a fresh prompt key each task: same account
-    assert _mux._hop_key(a) != _mux._hop_key(c)  # another password logs in again
-    assert 'pw-secret-1' not in repr(_mux._hop_key(a))
+    python = {'path': ['/p']}
+    a = _hops.become_hop(become_plugin('sudo', become_user='root', become_pass='pw-secret-1'), python, sh_shell(), 10, '')
+    b = _hops.become_hop(become_plugin('sudo', become_user='root', become_pass='pw-secret-1'), python, sh_shell(), 10, '')
+    c = _hops.become_hop(become_plugin('sudo', become_user='root', become_pass='pw-secret-2'), python, sh_shell(), 10, '')
+    assert a.kwargs['command'] != b.kwargs['command']  # a fresh random key in each command...
+    assert a.key == b.key  # ...is the same account
+    assert a.key != c.key  # another password logs in again
+    for hop in (a, c):
+        assert 'pw-secret' not in repr(hop.key) and 'pw-secret' not in repr(hop)
+
+
+def test_ssh_password_never_in_key_or_repr():
+    hop = _hops.ssh_hop(options(password='ssh-secret-9'), {'path': ['/p']})
+    assert hop.kwargs['password'] == 'ssh-secret-9'
+    assert 'ssh-secret-9' not in repr(hop) and 'ssh-secret-9' not in repr(hop.key)
+    assert 'ssh-secret-9' not in ' '.join(hop.refusal_argv)
+
+
+def test_discovered_interpreter_alias_key():
+    hop = _hops.ssh_hop(options(), {'discover': ['python3']})
+    explicit = _hops.ssh_hop(options(), {'path': ['/usr/bin/python3.11']})
+    assert hop.discovered and not explicit.discovered
+    assert hop.key_with_interpreter('/usr/bin/python3.11') == explicit.key
+
+
+def test_local_hops_per_inventory_host():
+    assert _hops.local_hop({'path': ['/p']}, 'web1').key != _hops.local_hop({'path': ['/p']}, 'web2').key
 
 
 def test_discovery_probe_tries_candidates_in_order():
-    argv = _mux._python_argv({'discover': ['python3.13', '/usr/bin/python3']})
+    argv = _hops.python_argv({'discover': ['python3.13', '/usr/bin/python3']})
     assert argv[:2] == ['/bin/sh', '-c'] and argv[-1] == 'sh'
-    assert argv[2].index("'python3.13'") < argv[2].index("'/usr/bin/python3'")
+    assert argv[2].index("'/usr/bin/python3'") > argv[2].index('python3.13')
+    assert _hops.NO_PYTHON in argv[2]
+
+
+def test_ssh_argv_for_display_and_refusal():
+    kwargs = _hops.ssh_kwargs(options())
+    shown = _hops.ssh_command_line(kwargs)
+    assert shown.startswith('ssh -C -o StrictHostKeyChecking=no') and shown.endswith('web1')
+    batch = _hops.ssh_argv(kwargs, batch=True)
+    assert batch[1:5] == ['-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'] and batch[-2:] == ['web1', 'true']
