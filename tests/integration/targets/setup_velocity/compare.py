@@ -204,12 +204,44 @@ def describe_stats(stats: collections.Counter) -> str:
     return '%d requests (%s)' % (sum(stats.values()), ', '.join('%s %d' % kv for kv in sorted(stats.items())))
 
 
+OUR_CONNECTION = 'velocity.mitogen.ssh'
+# How a user sets the connection in connection-only mode (--way): ours gets it this way, stock keeps ssh.
+WAYS = ('env', 'cli', 'inventory', 'group_vars', 'ansible_cfg', 'none')
+
+
+def connection_way(way: str, inventory: str, workdir: str) -> tuple[str, list[str], dict]:
+    """(inventory, extra arguments, environment) for our run in connection-only mode."""
+    if way == 'env':
+        return inventory, [], {'ANSIBLE_TRANSPORT': OUR_CONNECTION}
+    if way == 'cli':
+        return inventory, ['-c', OUR_CONNECTION], {}
+    if way == 'inventory':
+        extra = os.path.join(workdir, 'connection.ini')
+        with open(extra, 'w', encoding='utf-8') as fp:
+            fp.write('[all:vars]\nansible_connection=%s\n' % OUR_CONNECTION)
+        return inventory, ['-i', extra], {}
+    if way == 'group_vars':
+        directory = os.path.join(workdir, 'inventory')
+        os.makedirs(os.path.join(directory, 'group_vars'), exist_ok=True)
+        shutil.copy(inventory, os.path.join(directory, 'hosts.ini'))
+        with open(os.path.join(directory, 'group_vars', 'all.yml'), 'w', encoding='utf-8') as fp:
+            fp.write('ansible_connection: %s\n' % OUR_CONNECTION)
+        return os.path.join(directory, 'hosts.ini'), [], {}
+    if way == 'ansible_cfg':
+        config = os.path.join(workdir, 'ansible.cfg')
+        with open(config, 'w', encoding='utf-8') as fp:
+            fp.write('[defaults]\ntransport = %s\n' % OUR_CONNECTION)
+        return inventory, [], {'ANSIBLE_CONFIG': config}
+    return inventory, [], {}
+
+
 def run(strategy: str, playbook: str, inventory: str, extra: list[str], env_extra: dict, workdir: str,
-        interrupt_after: float | None = None) -> dict:
-    record = os.path.join(workdir, 'record-%s.jsonl' % strategy.replace('.', '_'))
+        interrupt_after: float | None = None, label: str | None = None, adhoc: bool = False) -> dict:
+    label = (label or strategy).replace('.', '_')
+    record = os.path.join(workdir, 'record-%s.jsonl' % label)
     if os.path.exists(record):
         os.unlink(record)
-    stats = os.path.join(workdir, 'stats-%s.txt' % strategy.replace('.', '_'))
+    stats = os.path.join(workdir, 'stats-%s.txt' % label)
     if os.path.exists(stats):
         os.unlink(stats)
     env = dict(os.environ)
@@ -228,7 +260,13 @@ def run(strategy: str, playbook: str, inventory: str, extra: list[str], env_extr
         STATS_ENV: stats,
     })
     env.update(env_extra)
-    cmd = ['ansible-playbook', '-i', inventory, playbook] + extra
+    if adhoc:
+        # PATTERN:MODULE:ARGS, run with ad-hoc ansible (which loads callbacks only when asked).
+        pattern, module, module_args = playbook.split(':', 2)
+        env['ANSIBLE_LOAD_CALLBACK_PLUGINS'] = '1'
+        cmd = ['ansible', pattern, '-i', inventory, '-m', module, '-a', module_args] + extra
+    else:
+        cmd = ['ansible-playbook', '-i', inventory, playbook] + extra
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
     events = []
     if os.path.exists(record):
@@ -275,6 +313,14 @@ def main(argv: list[str] | None = None) -> int:
                         help='ansible-test passes its verbosity on; more -v shows both runs in full')
     parser.add_argument('--strategy', default='linear', choices=('linear', 'free', 'host_pinned'),
                         help='which pair of strategies to compare')
+    parser.add_argument('--mode', choices=('strategy', 'connection'), default='strategy',
+                        help='strategy: stock strategy vs ours; connection: the same stock strategy for both, '
+                             'ours with the connection set to %s (connection-only mode)' % OUR_CONNECTION)
+    parser.add_argument('--way', choices=WAYS, default='env',
+                        help='connection mode: how our run sets the connection (none: the playbook does)')
+    parser.add_argument('--adhoc', action='store_true', help='the playbook argument is PATTERN:MODULE:ARGS for ansible')
+    parser.add_argument('--stock-arg', action='append', default=[], help='argument for the stock run only')
+    parser.add_argument('--ours-arg', action='append', default=[], help='argument for the velocity.mitogen run only')
     parser.add_argument('-e', dest='extra_vars', action='append', default=[])
     parser.add_argument('--arg', dest='args', action='append', default=[], help='extra ansible-playbook argument')
     args = parser.parse_args(argv)
@@ -300,11 +346,16 @@ def main(argv: list[str] | None = None) -> int:
         # their state between our reset and the end of our runs.
         with harness.user_state_lock(waiting=waiting):
             harness.up(port, state_dir, args.hosts)
+            if args.mode == 'connection':
+                ours_strategy = 'ansible.builtin.' + args.strategy
+                ours_inventory, ours_extra, ours_env = connection_way(args.way, inventory, workdir)
+            else:
+                ours_strategy, ours_inventory, ours_extra, ours_env = 'velocity.mitogen.' + args.strategy, inventory, [], {}
             stock = fresh_run(harness, 'ansible.builtin.' + args.strategy, args.playbook, inventory,
-                              extra, {}, workdir)
+                              extra + args.stock_arg, {}, workdir, label='stock', adhoc=args.adhoc)
             mark = harness.mark(state_dir)
-            ours = fresh_run(harness, 'velocity.mitogen.' + args.strategy, args.playbook, inventory,
-                             extra, {}, workdir)
+            ours = fresh_run(harness, ours_strategy, args.playbook, ours_inventory,
+                             extra + ours_extra + args.ours_arg, ours_env, workdir, label='ours', adhoc=args.adhoc)
             used = harness.connections(state_dir, mark)
             sessions = harness.sessions(state_dir, mark)
         failures = []
@@ -317,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
                             'recorded %s in %s): did the tasks fall back to the stock path?'
                             % (carried, '/'.join(TASK_OPS), args.min_requests, describe_stats(ours['stats']),
                                STATS_ENV))
+        if args.mode == 'connection' and 'deprecat' in ours['stderr'].lower():
+            failures.append('connection-only mode printed a deprecation warning:\n' + ours['stderr'][-2000:])
         if stock['rc'] != args.expect_rc:
             failures.append('stock run exited %s, the test expects %s: the expectation is not stock behaviour'
                             % (stock['rc'], args.expect_rc))
