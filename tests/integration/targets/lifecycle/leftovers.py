@@ -2,10 +2,18 @@
 # Copyright (c) 2026 velocity.mitogen contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""No process of a velocity.mitogen run outlives it: normal end, failure, or SIGINT."""
+"""No process of a velocity.mitogen run outlives it: normal end, failure, SIGINT, or SIGKILL.
+
+``--mode strategy`` runs with a velocity.mitogen strategy; ``--mode connection``
+with ansible-core's own strategy and only the connection set (connection-only
+mode), where no code of ours runs in ansible-playbook itself: the multiplexer
+must notice on its own that the controller is gone. Neither may leave its
+runtime directory (``$TMPDIR/velocity-mitogen-<uid>/<controller>``) behind.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -66,40 +74,66 @@ def settle(before: dict[int, str], timeout: float = 20.0) -> dict[int, str]:
     return left
 
 
-def run(playbook: str, interrupt_after: float | None = None) -> tuple[int, str]:
+def run(playbook: str, interrupt_after: float | None = None, mode: str = 'strategy',
+        sig: int = signal.SIGINT) -> tuple[int, str, int]:
     env = dict(os.environ, ANSIBLE_STRATEGY=compare.OURS, VELOCITY_LEFTOVER_TAG=str(os.getpid()), ANSIBLE_HOST_KEY_CHECKING='0', ANSIBLE_NOCOLOR='1')
+    if mode == 'connection':
+        env.update(ANSIBLE_STRATEGY='ansible.builtin.linear', ANSIBLE_TRANSPORT=compare.OUR_CONNECTION)
     proc = subprocess.Popen(['ansible-playbook', '-i', os.path.join(STATE, 'inventory.ini'), os.path.join(HERE, playbook)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     if interrupt_after is not None:
         time.sleep(interrupt_after)
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does to the foreground process group
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does to the foreground process group
+        else:
+            os.kill(proc.pid, sig)  # ansible-playbook alone: nothing of it gets to clean up
     try:
         out = proc.communicate(timeout=120)[0]
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out = proc.communicate()[0]
-        return -1, out + '\n(timed out)'
-    return proc.returncode, out
+        return -1, out + '\n(timed out)', proc.pid
+    return proc.returncode, out, proc.pid
+
+
+def runtime_dirs(controller: int) -> list[str]:
+    """The multiplexer's directory for this controller (velocity.mitogen _mux.process), if still there."""
+    import tempfile
+    base = os.path.join(tempfile.gettempdir(), 'velocity-mitogen-%d' % os.getuid())
+    try:
+        return [name for name in os.listdir(base) if name.startswith('%d-' % controller)]
+    except FileNotFoundError:
+        return []
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--mode', choices=('strategy', 'connection'), default='strategy')
+    mode = parser.parse_args().mode
     harness = compare.load_harness()
     # The target's interpreters of other test runs (another group, another work tree) would
     # look like ours: while we hold the lock, no compare.py run starts any.
     with harness.user_state_lock():
         harness.up(PORT, STATE, 11)
-        return check()
+        return check(mode)
 
 
-def check() -> int:
+def check(mode: str) -> int:
     failures = []
-    for label, playbook, interrupt, expect_rc in (
-            ('normal run', 'fifty.yml', None, 0),
-            ('failed run', 'failing.yml', None, 2),
-            ('SIGINT during a task', 'slow.yml', 8.0, None)):
+    for label, playbook, interrupt, sig, expect_rc in (
+            ('normal run', 'fifty.yml', None, None, 0),
+            ('failed run', 'failing.yml', None, None, 2),
+            ('SIGINT during a task', 'slow.yml', 8.0, signal.SIGINT, None),
+            ('SIGKILL of ansible-playbook during a task', 'slow.yml', 8.0, signal.SIGKILL, None)):
         before = processes()
-        rc, out = run(playbook, interrupt)
+        rc, out, controller = run(playbook, interrupt, mode, sig or signal.SIGINT)
         left = settle(before)
+        deadline = time.monotonic() + 10
+        while runtime_dirs(controller) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        if runtime_dirs(controller):
+            failures.append('%s: the multiplexer left its runtime directory behind: %s'
+                            % (label, ', '.join(runtime_dirs(controller))))
         if expect_rc is not None and rc != expect_rc:
             failures.append('%s: ansible-playbook exited %s, expected %s\n%s' % (label, rc, expect_rc, out[-3000:]))
         if left:
@@ -112,7 +146,7 @@ def check() -> int:
                     except OSError:
                         pass
         else:
-            print('PASS %s: rc=%s, nothing left behind' % (label, rc))
+            print('PASS %s (%s mode): rc=%s, nothing left behind' % (label, mode, rc))
     for failure in failures:
         print('FAIL ' + failure)
     return 1 if failures else 0

@@ -3,5 +3,5 @@ set -eux
 PY="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
 # A 50-task play (10 with become) uses exactly one SSH connection.
 "$PY" ../setup_velocity/compare.py fifty.yml --connections 1 "$@"
-# Nothing is left behind after a normal, a failed and an interrupted run.
-"$PY" ./leftovers.py
+# Nothing is left behind after a normal, a failed, an interrupted (SIGINT) and a killed (SIGKILL) run.
+"$PY" ./leftovers.py --mode strategy
