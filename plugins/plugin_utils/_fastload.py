@@ -50,21 +50,39 @@ class _Loader(importlib.machinery.SourceFileLoader):
         return code
 
 
-class _BytecodeFinder:
-    """Finds this package's modules as plain source files, for :class:`_Loader`."""
+# What a worker needs to run a task over our connection, in import order (each only
+# imports ones before it), so every import is served from the bytecode cache.
+WORKER_MODULES = ('_record', '_planner', '_hops', '_wire', '_mux', '_mux.process', '_link', '_transports',
+                  '_ansible_compat', '_connection', '_action', '_hooks')
 
-    def find_spec(self, fullname: str, path: t.Any = None, target: t.Any = None) -> t.Any:
-        if not fullname.startswith(_PACKAGE):
-            return None
-        location = os.path.join(_ROOT, *fullname[len(_PACKAGE):].split('.'))
-        if os.path.isfile(location + '.py'):
-            return importlib.util.spec_from_file_location(fullname, location + '.py',
-                                                          loader=_Loader(fullname, location + '.py'))
+
+def _preload(names: t.Iterable[str]) -> None:
+    """Import these modules of this package through :class:`_Loader`, unless already imported.
+
+    Not a finder on sys.meta_path: ansible-core's import sanity test forbids that."""
+    for name in names:
+        fullname = _PACKAGE + name
+        if fullname in sys.modules:
+            continue
+        location = os.path.join(_ROOT, *name.split('.'))
         init = os.path.join(location, '__init__.py')
         if os.path.isfile(init):
-            return importlib.util.spec_from_file_location(fullname, init, loader=_Loader(fullname, init),
+            spec = importlib.util.spec_from_file_location(fullname, init, loader=_Loader(fullname, init),
                                                           submodule_search_locations=[location])
-        return None
+        else:
+            spec = importlib.util.spec_from_file_location(fullname, location + '.py',
+                                                          loader=_Loader(fullname, location + '.py'))
+        if spec is None or spec.loader is None:
+            return
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[fullname] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(fullname, None)
+            raise
+        parent, _dummy, child = fullname.rpartition('.')
+        setattr(sys.modules[parent], child, module)
 
 
 def _cache_dir() -> str:
@@ -111,8 +129,7 @@ def _read_private(path: str) -> bytes | None:
 
 def prepare(module_name: str, documentation: str) -> None:
     """Called by a connection plugin file before it imports anything else of ours."""
-    if not any(isinstance(f, _BytecodeFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _BytecodeFinder())
+    _preload(WORKER_MODULES)
     cached = _load_defs(module_name, documentation)
     if cached is not None:
         from ansible import constants as C

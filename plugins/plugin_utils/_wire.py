@@ -134,7 +134,7 @@ class Fetch(Request):
 class Reset(Request):
     """Retire the interpreters at and behind the plan's end (reset_connection)."""
 
-    __slots__ = ('plan')
+    __slots__ = ('plan',)
     op: t.ClassVar[str] = 'reset'
     plan: Plan
 
