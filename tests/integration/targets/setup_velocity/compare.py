@@ -261,8 +261,8 @@ def run(strategy: str, playbook: str, inventory: str, extra: list[str], env_extr
     })
     env.update(env_extra)
     if adhoc:
-        # PATTERN:MODULE:ARGS, run with ad-hoc ansible (which loads callbacks only when asked).
-        pattern, module, module_args = playbook.split(':', 2)
+        # 'PATTERN MODULE ARGS', run with ad-hoc ansible (which loads callbacks only when asked).
+        pattern, module, module_args = playbook.split(None, 2)
         env['ANSIBLE_LOAD_CALLBACK_PLUGINS'] = '1'
         cmd = ['ansible', pattern, '-i', inventory, '-m', module, '-a', module_args] + extra
     else:
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                              'ours with the connection set to %s (connection-only mode)' % OUR_CONNECTION)
     parser.add_argument('--way', choices=WAYS, default='env',
                         help='connection mode: how our run sets the connection (none: the playbook does)')
-    parser.add_argument('--adhoc', action='store_true', help='the playbook argument is PATTERN:MODULE:ARGS for ansible')
+    parser.add_argument('--adhoc', action='store_true', help="the playbook argument is 'PATTERN MODULE ARGS' for ad-hoc ansible")
     parser.add_argument('--stock-arg', action='append', default=[], help='argument for the stock run only')
     parser.add_argument('--ours-arg', action='append', default=[], help='argument for the velocity.mitogen run only')
     parser.add_argument('-e', dest='extra_vars', action='append', default=[])
