@@ -265,3 +265,22 @@ def test_module_that_needs_ansiballz_is_not_sent(cache, module, monkeypatch):
     assert cache.run(target, context(1), request(module)) == {'fallback': 'embed'}
     assert cache.run(target, context(1), request(module)) == {'fallback': 'embed'}
     assert target.calls == []
+
+
+@pytest.mark.xfail(strict=True, reason='plugins/plugin_utils/_mux/modules.py ModuleCache.run(): marks custom module_utils '
+                                       'as sent before the call that carries them; when that call fails they are never '
+                                       'sent to that interpreter again, and its later modules fall back to AnsiballZ')
+def test_custom_module_utils_of_a_failed_call_are_sent_again(cache, module, tmp_path):
+    write(tmp_path / 'mu' / 'helper.py', 'A = 1\n')
+    paths = [str(tmp_path / 'mu')]
+
+    class Failing(Target):
+        def call(self, context, fn, key, source, **kwargs):
+            super().call(context, fn, key, source, **kwargs)
+            raise _wire.Failure(_wire.ErrorKind.ERROR, 'an earlier write failed')
+
+    with pytest.raises(_wire.Failure):
+        cache.run(Failing(), context(1), request(module, module_utils_paths=paths))
+    target = Target()
+    cache.run(target, context(1), request(module, module_utils_paths=paths))
+    assert list(target.calls[0].kwargs['custom_module_utils'] or ()) == ['ansible.module_utils.helper']

@@ -113,6 +113,37 @@ def test_refused_ssh_connection_is_unreachable_in_stocks_words(pool):
     assert 'Connection refused' in info.value.message
 
 
+def become_hop(name, user, **options):
+    """A become hop from Ansible's own plugin, its shell set up as a connection sets it up."""
+    from ansible.plugins.loader import become_loader, shell_loader
+    plugin = become_loader.get(name)
+    plugin.set_options(direct=dict(options, become_user=user))
+    shell = shell_loader.get('sh')
+    shell.set_options(direct={})
+    shell.executable = '/bin/sh'  # ConnectionBase gives its shell the play's executable
+    return _hops.become_hop(plugin, {'path': [sys.executable]}, shell, 10, 'timed out')
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('su'), reason='needs root and su (root becomes root without a password)')
+def test_become_behind_a_login_and_here_then_retire_that_account(pool):
+    login_plan = [local_hop('web1')]
+    hop = become_hop('su', 'root')
+    behind = pool.context_for(login_plan + [hop])  # started by the login's interpreter (ssh's case)
+    login = pool.context_for(login_plan)
+    here = pool.context_for([hop])  # started here (a local connection's case)
+    assert behind.via is login and here is not behind
+    assert pool.info(behind)['uid'] == pool.info(here)['uid'] == 0
+    assert _pool.call(behind, os.getpid) == pool.info(behind)['pid']
+    assert pool.info(behind)['pid'] not in (pool.info(login)['pid'], pool.info(here)['pid'])
+    assert not pool.prompted(behind) and not pool.prompted(here)  # no password was typed
+
+    assert bounded(pool.retire_account, login_plan, 'root')  # userdel root's processes behind web1
+    assert sorted(len(k) for k in pool._contexts) == [1, 1]
+    with pytest.raises(_wire.Failure):
+        _pool.call(behind, os.getpid, timeout=5)
+    assert _pool.call(here, os.getpid) == pool.info(here)['pid']  # not behind that login
+
+
 # -- disconnects, retiring, shutdown -----------------------------------------------------------
 
 
