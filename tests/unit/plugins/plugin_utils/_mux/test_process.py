@@ -25,6 +25,7 @@ import types
 
 import pytest
 
+from ansible_collections.velocity.mitogen.plugins.module_utils import _mitogen_loader
 from ansible_collections.velocity.mitogen.plugins.plugin_utils import _wire
 from ansible_collections.velocity.mitogen.plugins.plugin_utils._mux import process as _process
 from ansible_collections.velocity.mitogen.tests.unit.plugins.plugin_utils._mux.mux_helpers import TIMEOUT, peer_pid
@@ -74,6 +75,8 @@ def runtime(monkeypatch):
     multiplexer started in it is stopped afterwards."""
     if not hasattr(socket, 'SO_PEERCRED') or not os.path.isdir('/proc/self'):
         pytest.skip('needs Linux (/proc, SO_PEERCRED)')
+    if not os.path.isfile(os.path.join(_mitogen_loader.PACKAGE_DIR, 'core.py')):
+        pytest.skip('vendored Mitogen core missing: run tools/vendor-mitogen')
     controller = _process.Controller.of_this_process()
     if controller.pid != os.getpid():
         pytest.skip('the test process is a multiprocessing child: it would not be the controller')
