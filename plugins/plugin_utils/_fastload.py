@@ -40,11 +40,12 @@ class _Loader(importlib.machinery.SourceFileLoader):
         name = '%s.%s.%d.%d' % (hashlib.sha1(path.encode('utf-8', 'surrogateescape')).hexdigest()[:16],
                                 sys.implementation.cache_tag, st.st_mtime_ns, st.st_size)
         cache = os.path.join(_cache_dir(), 'bytecode', name)
-        try:
-            with open(cache, 'rb') as fp:
-                return marshal.load(fp)
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
+        data = _read_private(cache)
+        if data:
+            try:
+                return marshal.loads(data)
+            except (ValueError, EOFError, TypeError):
+                pass
         code = compile(self.get_data(path), path, 'exec', dont_inherit=True)
         _write_private(cache, marshal.dumps(code))
         return code

@@ -96,6 +96,7 @@ def install(redirect: bool) -> None:
 
     if redirect:
         original = connection_loader.get_with_context
+        _originals['get_with_context_instance'] = vars(connection_loader).get('get_with_context')
 
         def get_with_context(name: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
             if kwargs.get('class_only'):
@@ -117,7 +118,11 @@ def remove() -> None:
         if name in _originals:
             setattr(ActionBase, name, _originals.pop(name))
     if _originals.pop('get_with_context', None) is not None:
-        # The loader's own method again (the patch was an instance attribute).
-        with contextlib.suppress(AttributeError):
-            del connection_loader.get_with_context
+        earlier = _originals.pop('get_with_context_instance', None)
+        if earlier is not None:
+            setattr(connection_loader, 'get_with_context', earlier)  # someone else's wrapper, from before ours
+        else:
+            # The loader's own method again (the patch was an instance attribute).
+            with contextlib.suppress(AttributeError):
+                del connection_loader.get_with_context
     _originals.clear()

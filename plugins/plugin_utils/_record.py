@@ -34,6 +34,9 @@ class Record:
     def __setattr__(self, name: str, value: t.Any) -> None:
         raise AttributeError('%s records are read-only' % type(self).__name__)
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError('%s records are read-only' % type(self).__name__)
+
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
 

@@ -68,11 +68,12 @@ class ModuleCache:
             # the call: otherwise each first import on the target costs a roundtrip.
             self.router.responder.forward_modules(context, self._imports_of(module, request.fqn))
         custom = {}
+        custom_keys = []
         for name, entry in self._custom_module_utils(request.module_utils_paths).items():
             key = ('mu', name, hashlib.sha1(entry[1]).hexdigest())
             if key not in sent:
                 custom[name] = entry
-                sent.add(key)
+                custom_keys.append(key)
         kwargs = dict(fqn=request.fqn, path=module.path, json_params=request.json_params, profile=request.profile,
                       env=request.env, secrets=request.secrets, chdir=request.chdir,
                       custom_module_utils=custom or None, rlimit_nofile=request.rlimit_nofile)
@@ -80,6 +81,7 @@ class ModuleCache:
         if result.get('need_source'):
             result = session.call(context, self._t_modules.run_module, module.key, module.source, **kwargs)
         sent.add(module.key)
+        sent.update(custom_keys)  # only now: a call that failed did not install them
         return result
 
     def _module(self, path: str) -> _Module:

@@ -25,6 +25,7 @@ from ansible_collections.velocity.mitogen.plugins.plugin_utils._wire import Erro
 
 CALL_TIMEOUT = 24 * 3600.0  # a module may legitimately run for hours; a dead link fails sooner
 BECOME_CALL_MARGIN = 30.0    # on top of the become timeout, for the hop's own call
+RETIRE_TIMEOUT = 10.0       # for a retired context to confirm its end
 
 
 def wait(receiver: t.Any, timeout: float = CALL_TIMEOUT) -> t.Any:
@@ -107,14 +108,18 @@ class Pool:
 
     def _retire(self, doomed_key: t.Callable[[tuple], bool]) -> None:
         """Forget the contexts whose key ``doomed_key`` accepts (and their aliases), then shut them down."""
+        import mitogen.core
         with self._lock:
-            doomed = {id(c): c for k, c in self._contexts.items() if doomed_key(k)}
-            for k in [k for k, c in self._contexts.items() if id(c) in doomed]:
+            keys = sorted((k for k in self._contexts if doomed_key(k)), key=len, reverse=True)
+            doomed = list({id(self._contexts[k]): self._contexts[k] for k in keys}.values())  # deepest first
+            for k in [k for k, c in self._contexts.items() if any(c is d for d in doomed)]:
                 del self._contexts[k]
-        for context in doomed.values():
+        for context in doomed:
             try:
-                context.shutdown(wait=True)
-            except Exception:  # pylint: disable=broad-except
+                # A context routed through one retired before it may be gone already, and
+                # then never says so again: the wait is bounded.
+                context.shutdown(wait=False).get(timeout=RETIRE_TIMEOUT)
+            except (mitogen.core.TimeoutError, mitogen.core.ChannelError, mitogen.core.StreamError):
                 pass
 
     def shutdown(self) -> None:

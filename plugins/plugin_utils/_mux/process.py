@@ -53,14 +53,20 @@ class MuxError(Failure):
         super().__init__(ErrorKind.ERROR, message)
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux), to tell a reused PID apart."""
+def _stat_fields(pid: int) -> list[bytes]:
+    """/proc/PID/stat after the command name (Linux): state first; [] elsewhere or when gone."""
     try:
         with open('/proc/%d/stat' % pid, 'rb') as fp:
             stat = fp.read()
     except OSError:
-        return ''
-    return stat[stat.rindex(b')') + 2:].split()[19].decode('ascii')
+        return []
+    return stat[stat.rindex(b')') + 2:].split()
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused PID apart."""
+    fields = _stat_fields(pid)
+    return fields[19].decode('ascii') if len(fields) > 19 else ''
 
 
 class Controller(t.NamedTuple):
@@ -88,7 +94,11 @@ class Controller(t.NamedTuple):
             return False
         except PermissionError:
             pass
-        return not self.start or _start_time(self.pid) == self.start
+        if not self.start:
+            return True
+        fields = _stat_fields(self.pid)
+        # A zombie has ended: its parent may not reap it until our stdio closes.
+        return len(fields) > 19 and fields[19].decode('ascii') == self.start and fields[0] != b'Z'
 
 
 def runtime_base() -> str:
@@ -175,7 +185,7 @@ def connect(start: bool = True) -> socket.socket | None:
         return sock
     private_dir(base)
     private_dir(directory)
-    with _locked(os.path.join(directory, LOCK_NAME), LOCK_TIMEOUT):
+    with _thread_lock, _locked(os.path.join(directory, LOCK_NAME), LOCK_TIMEOUT):
         sock = _connect(path)
         if sock is not None:
             return sock
@@ -191,6 +201,8 @@ def connect(start: bool = True) -> socket.socket | None:
     return sock
 
 
+# lockf() excludes other processes only: this excludes the threads of this one.
+_thread_lock = threading.Lock()
 # Multiplexers this process started as the controller: stopped at its exit.
 _started: list[tuple[int, str]] = []
 
@@ -218,11 +230,8 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     # A zombie has ended its work (a double-forked one is reaped by init).
-    with contextlib.suppress(OSError, IndexError):
-        with open('/proc/%d/stat' % pid, 'rb') as fp:
-            stat = fp.read()
-        return stat[stat.rindex(b')') + 2:].split()[0] != b'Z'
-    return True
+    fields = _stat_fields(pid)
+    return not fields or fields[0] != b'Z'
 
 
 def _spawn(controller: Controller, path: str) -> int:
@@ -314,6 +323,11 @@ def _serve(controller: Controller, path: str, ready_fd: int) -> None:
     listener.listen(128)
     os.write(ready_fd, b'OK %d\n' % os.getpid())
     os.close(ready_fd)
+    # Nothing may hold the controller's output open: whoever reads it waits for its end.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
 
     threading.Thread(target=_accept_loop, args=(listener, server), name='mux-accept', daemon=True).start()
     try:
@@ -343,9 +357,11 @@ def _accept_loop(listener: socket.socket, server: t.Any) -> None:
         try:
             conn = listener.accept()[0]
         except OSError as exc:
-            if exc.errno in (errno.EINTR, errno.ECONNABORTED):
-                continue
-            return
+            if exc.errno in (errno.EBADF, errno.EINVAL):
+                return  # the listener was closed: the multiplexer is ending
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                time.sleep(0.1)  # out of descriptors or memory for now: workers wait in the backlog
+            continue
         peer = peer_uid(conn)
         if peer is not None and peer != uid:
             conn.close()  # only processes of the controller's user may drive our connections

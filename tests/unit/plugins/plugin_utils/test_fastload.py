@@ -263,9 +263,6 @@ def test_non_private_directory_gets_no_bytecode(open_cache_dir):
     assert files_under(open_cache_dir) == []
 
 
-@pytest.mark.xfail(strict=True, reason='plugins/plugin_utils/_fastload.py _Loader.get_code(): reads and runs cached '
-                                       'bytecode without checking that its directory is private (only writes check), '
-                                       'so code planted in a shared TMPDIR runs in every worker')
 def test_bytecode_planted_in_a_non_private_directory_is_not_run(open_cache_dir):
     planted = os.path.join(open_cache_dir, 'bytecode', cache_name(os.path.join(_fastload._ROOT, '_record.py')))
     os.makedirs(os.path.dirname(planted))

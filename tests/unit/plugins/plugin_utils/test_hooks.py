@@ -159,9 +159,6 @@ def test_stock_connection_unwraps_the_redirect(loader_calls):
     assert loader_calls == ['ssh']  # past our redirection
 
 
-@pytest.mark.xfail(strict=True, reason='plugins/plugin_utils/_hooks.py remove(): deletes the instance attribute '
-                                       'instead of putting back the get_with_context it wrapped, so a wrapper '
-                                       'installed before ours is lost')
 def test_remove_puts_back_a_wrapper_installed_before_ours(loader_calls):
     earlier = connection_loader.get_with_context
     _hooks.install(redirect=True)

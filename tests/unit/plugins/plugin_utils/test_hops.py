@@ -139,7 +139,7 @@ def test_local_hops_per_inventory_host():
 def test_discovery_probe_tries_candidates_in_order():
     argv = _hops.python_argv({'discover': ['python3.13', '/usr/bin/python3']})
     assert argv[:2] == ['/bin/sh', '-c'] and argv[-1] == 'sh'
-    assert argv[2].index("'/usr/bin/python3'") > argv[2].index('python3.13')
+    assert argv[2].index(' /usr/bin/python3') > argv[2].index('python3.13')
     assert _hops.NO_PYTHON in argv[2]
 
 

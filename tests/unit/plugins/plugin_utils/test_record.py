@@ -59,8 +59,6 @@ def test_read_only():
     assert not hasattr(point, '__dict__')
 
 
-@pytest.mark.xfail(strict=True, reason='plugins/plugin_utils/_record.py: Record has no __delattr__, so `del record.field` '
-                                       'empties a slot of a "read-only" record')
 def test_fields_cannot_be_deleted():
     point = Point(x=1, y=2)
     with pytest.raises(AttributeError, match='read-only'):

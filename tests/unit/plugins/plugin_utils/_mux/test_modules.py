@@ -267,9 +267,6 @@ def test_module_that_needs_ansiballz_is_not_sent(cache, module, monkeypatch):
     assert target.calls == []
 
 
-@pytest.mark.xfail(strict=True, reason='plugins/plugin_utils/_mux/modules.py ModuleCache.run(): marks custom module_utils '
-                                       'as sent before the call that carries them; when that call fails they are never '
-                                       'sent to that interpreter again, and its later modules fall back to AnsiballZ')
 def test_custom_module_utils_of_a_failed_call_are_sent_again(cache, module, tmp_path):
     write(tmp_path / 'mu' / 'helper.py', 'A = 1\n')
     paths = [str(tmp_path / 'mu')]

@@ -253,9 +253,6 @@ def test_concurrent_workers_start_exactly_one(runtime):
     assert [p.exitcode for p in workers] == [0] * 6
 
 
-@pytest.mark.xfail(strict=True, reason='plugins/plugin_utils/_mux/process.py connect(): the start lock is a POSIX '
-                                       'record lock (fcntl.lockf), which is per process, so threads of one process all '
-                                       'hold it at once and each forks a multiplexer')
 def test_concurrent_threads_start_exactly_one(runtime, monkeypatch):
     inside = []
     most = []
@@ -458,10 +455,6 @@ def test_accept_loop_refuses_other_users(monkeypatch):
         theirs.close()
 
 
-@pytest.mark.xfail(strict=True, reason='plugins/plugin_utils/_mux/process.py _accept_loop(): returns on any accept() error '
-                                       'but EINTR/ECONNABORTED, so one EMFILE (e.g. the multiplexer at its fd limit with '
-                                       'many targets) ends accepting for good while the process lives on; every later '
-                                       'worker connects to the backlog and waits REQUEST_TIMEOUT (a day)')
 def test_accept_loop_survives_running_out_of_file_descriptors():
     import errno
     served = []
