@@ -8,6 +8,12 @@ AnsiballZ wrapper and ``_ansiballz._loader`` do in a fresh process, but keeps th
 compiled module and its module_utils cached between tasks, and puts back the
 process state a module may change (environment, cwd, umask, stdio, argv and the
 module_utils globals that collect warnings).
+
+Internal ansible-core members used here (2.19-2.22): ``basic._ANSIBLE_ARGS``,
+``_ANSIBLE_PROFILE`` and ``_PARSED_MODULE_ARGS``; ``common.warnings._global_warnings``
+and ``_global_deprecations``; ``_internal._secrets._secret_masker`` (2.22);
+``_internal._ansiballz._loader._handle_exception``; ``common.respawn.respawn_module``
+(replaced to signal the controller).
 """
 
 from __future__ import annotations
@@ -167,7 +173,7 @@ def _restore_rlimit_nofile(saved: tuple[int, int] | None) -> None:
 def run_module(key: str, source: bytes | None, fqn: str, path: str, json_params: str, profile: str,
                env: dict[str, str] | None = None, secrets: t.Iterable[str] | None = None, chdir: str | None = None,
                custom_module_utils: t.Mapping[str, t.Sequence[t.Any]] | None = None,
-               extensions: t.Mapping[str, t.Any] | None = None, rlimit_nofile: int = 0) -> dict[str, t.Any]:
+               rlimit_nofile: int = 0) -> dict[str, t.Any]:
     """Run one module as ``__main__``; return its rc, stdout and stderr like a process would.
 
     ``source`` is None when the caller believes the code is cached here; if it is
@@ -245,10 +251,6 @@ def run_module(key: str, source: bytes | None, fqn: str, path: str, json_params:
         sys.modules['__main__'] = main
         try:
             try:
-                if extensions:
-                    import importlib
-                    for extension, args in extensions.items():
-                        importlib.import_module('ansible.module_utils._internal._ansiballz._extensions.' + extension).run(args)
                 from ansible.module_utils.common import respawn
                 # Only ever modules run in this interpreter: the patch can stay.
                 respawn.respawn_module = _respawn_module
