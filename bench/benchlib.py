@@ -16,9 +16,14 @@ any ssh ControlPersist master still alive when ansible-playbook has exited is
 killed and reaped (its CPU is counted: it worked for that run).
 
 This process makes itself a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so
-daemonised descendants (ssh ControlPersist masters, a leaked multiplexer) are
-re-parented to us instead of init: we can see them, kill them and collect
-their rusage.
+daemonised descendants are re-parented to us instead of init: our connection
+multiplexer (double-forked into its own session, in both modes), ssh
+ControlPersist masters, anything leaked. We can see them (the tree sampler finds
+them as our children, so their memory is in the tree's peak), let them end
+(the multiplexer ends by itself shortly after ansible-playbook: we wait for it),
+kill what does not end, and collect their rusage with wait4(). Without this,
+wait4() on ansible-playbook (or RUSAGE_CHILDREN, or ``time``) would miss the
+multiplexer's CPU and that of its ssh client entirely.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -159,10 +165,14 @@ class TreeSampler(threading.Thread):
         super().__init__(name='tree-sampler', daemon=True)
         self.exclude = set(exclude)
         self.interval = interval
+        self.root = 0                   # the ansible-playbook pid, set once started
         self.peak_rss_kib = 0
         self.peak_pss_kib = 0
         self.peak_procs = 0
         self.cpu_ticks: Dict[int, int] = {}
+        # Processes re-parented to us (our direct children other than root: the
+        # double-forked multiplexer, daemonised ssh masters): pid -> [cmdline, peak PSS KiB].
+        self.orphans: Dict[int, List] = {}
         self.samples = 0
         self._halt = threading.Event()
 
@@ -171,12 +181,16 @@ class TreeSampler(threading.Thread):
         while True:
             tree = process_tree(me, self.exclude)
             rss = pss = 0
-            for pid, (dummy, state, ticks, rss_pages) in tree.items():
+            for pid, (ppid, state, ticks, rss_pages) in tree.items():
                 self.cpu_ticks[pid] = max(ticks, self.cpu_ticks.get(pid, 0))
                 if state == 'Z':
                     continue
                 rss += rss_pages * PAGE_KIB
-                pss += _pss_kib(pid) or 0
+                p = _pss_kib(pid) or 0
+                pss += p
+                if ppid == me and pid != self.root:
+                    o = self.orphans.setdefault(pid, [_cmdline(pid)[:120], 0])
+                    o[1] = max(o[1], p)
             self.peak_rss_kib = max(self.peak_rss_kib, rss)
             self.peak_pss_kib = max(self.peak_pss_kib, pss)
             self.peak_procs = max(self.peak_procs, len(tree))
@@ -245,6 +259,23 @@ def reap_leftovers(exclude: Sequence[int], grace: float = 3.0) -> Tuple[List[str
             found.append('could not reap: %s' % sorted(tree))
             break
     return found, cpu, maxrss, zombies
+
+
+SETTLE_TIMEOUT = 5.0
+
+
+def settle_after_exit(exclude: Sequence[int], persist_marker: str, timeout: float = SETTLE_TIMEOUT) -> float:
+    """Wait until every live descendant is one that never ends by itself (cmdline contains
+    ``persist_marker``: the run's ControlPath dir, i.e. a ControlPersist master); seconds waited."""
+    me = os.getpid()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        live = [pid for pid, st in process_tree(me, exclude).items()
+                if st[1] != 'Z' and persist_marker not in _cmdline(pid)]
+        if not live:
+            break
+        time.sleep(0.01)
+    return time.monotonic() - t0
 
 
 # --------------------------------------------------------------------------- sshd target
@@ -471,6 +502,7 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
     exclude = list(exclude_pids) + (proxies.pids if proxies else []) + ([sshd] if sshd else [])
     # Nothing of ours may be alive before we start (a previous run's leftovers were reaped).
     stray, dummy, dummy, dummy = reap_leftovers(exclude)
+    ru_children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     before = proxies.stats() if proxies else {}
     mark = sshd_target.mark(state_dir)
@@ -480,6 +512,7 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
         t0 = time.perf_counter()
         proc = subprocess.Popen(list(cmd), env=env, cwd=str(cwd), stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        sampler.root = proc.pid
         sampler.start()
 
         def on_timeout() -> None:
@@ -494,8 +527,13 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
         wall = time.perf_counter() - t0
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
+    # A detached process that ends with ansible-playbook (the double-forked
+    # multiplexer polls it) is given time to end on its own; only what keeps
+    # running (stock's ControlPersist masters, anything leaked) is killed.
+    settle = settle_after_exit(exclude, ctl_dir)
     sampler.stop()
     leftovers, left_cpu, left_maxrss, orphans = reap_leftovers(exclude)
+    ru_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proxies:
         time.sleep(proxies.rtt_ms / 1000.0 + 0.15)   # let in-flight bytes land
         after = proxies.stats()
@@ -530,6 +568,10 @@ def run_playbook(cmd: Sequence[str], env: Dict[str, str], cwd: Path, timeout: fl
         'cpu_sys_s': round(ru.ru_stime, 3),
         'cpu_leftovers_s': round(left_cpu, 3),
         'cpu_seen_lower_bound_s': round(sampler.cpu_seen, 3),
+        # Independent cross-check: everything this process reaped during the run.
+        'cpu_rusage_children_s': round(_rusage_cpu(ru_children) - _rusage_cpu(ru_children0), 3),
+        'settle_s': round(settle, 3),
+        'orphans_seen': [{'pid': pid, 'cmdline': c, 'peak_pss_kib': k} for pid, (c, k) in sampler.orphans.items()],
         'peak_pss_kib': sampler.peak_pss_kib,
         'peak_rss_sum_kib': sampler.peak_rss_kib,
         'ru_maxrss_kib': max(ru.ru_maxrss, left_maxrss),
