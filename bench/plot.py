@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 STYLE = {
     'stock': ('tab:red', 'o', 'stock, pipelining off'),
     'stock-pipe': ('tab:orange', 's', 'stock, pipelining on'),
-    'velocity': ('tab:green', 'D', 'velocity.mitogen'),
+    'velocity': ('tab:green', 'D', 'velocity.mitogen, strategy mode'),
+    'velocity-conn': ('tab:olive', 'v', 'velocity.mitogen, connection-only mode'),
     'upstream': ('tab:blue', '^', 'upstream mitogen 0.3.54'),
 }
 

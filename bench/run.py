@@ -46,6 +46,8 @@ PORT = 2223
 HOSTS = 11                      # 127.0.0.1 (single-host workloads) + 127.0.0.2..11 (multi-host)
 UPSTREAM_MITOGEN = '0.3.54'
 SINGLE = ['target']
+CONN_ONLY = 'velocity.mitogen.ssh'
+CONN_ONLY_GOAL = 1.10           # connection-only mode: per-task time within 10 % of strategy mode
 MULTI = ['target%d' % i for i in range(2, 12)]
 
 
@@ -83,7 +85,8 @@ QUICK_WORKLOADS = ['hostname-100', 'floor-100', 'become-30', 'gather-facts']
 MODES = {
     'stock': 'stock linear, ssh, pipelining off (ansible default)',
     'stock-pipe': 'stock linear, ssh, ANSIBLE_PIPELINING=1',
-    'velocity': 'velocity.mitogen.linear',
+    'velocity': 'velocity.mitogen.linear (strategy mode)',
+    'velocity-conn': 'ansible.builtin.linear with ANSIBLE_TRANSPORT=velocity.mitogen.ssh (connection-only mode)',
     'upstream': 'upstream mitogen %s mitogen_linear (separate venv, comparison only)' % UPSTREAM_MITOGEN,
 }
 
@@ -176,6 +179,12 @@ def mode_command(mode: str, ctx: Dict, playbook: Path, inventory: Path) -> Tuple
     elif mode == 'velocity':
         env['ANSIBLE_STRATEGY'] = VELOCITY
         env['ANSIBLE_COLLECTIONS_PATH'] = str(ctx['collections'])
+    elif mode == 'velocity-conn':
+        # Connection-only mode: ansible-core's own strategy, only the connection is ours
+        # (the inventory sets no ansible_connection, so the transport applies to every host).
+        env['ANSIBLE_STRATEGY'] = STOCK
+        env['ANSIBLE_TRANSPORT'] = CONN_ONLY
+        env['ANSIBLE_COLLECTIONS_PATH'] = str(ctx['collections'])
     elif mode == 'upstream':
         env['ANSIBLE_STRATEGY'] = 'mitogen_linear'
         env['ANSIBLE_STRATEGY_PLUGINS'] = glob.glob(str(
@@ -205,8 +214,19 @@ def aggregate(runs: List[Dict]) -> Dict[Tuple[str, float, str], Dict]:
                 a[field] = stats([float(r[field]) for r in ok])
             a['per_unit_s'] = a['wall_s']['median'] / WL[key[0]].units
             a['leftovers'] = sum(len(r['leftover_processes']) for r in ok)
+            for field in ('settle_s', 'cpu_rusage_children_s'):
+                if all(field in r for r in ok):
+                    a[field] = stats([float(r[field]) for r in ok])
+            if all('orphans_seen' in r for r in ok):
+                a['mux_pss_kib'] = stats([float(mux_pss_kib(r)) for r in ok])
         agg[key] = a
     return agg
+
+
+def mux_pss_kib(run: Dict) -> int:
+    """Peak PSS of the multiplexer(s) of a run: processes re-parented to the bench whose
+    command line is ansible-playbook's (the multiplexer is forked, not executed)."""
+    return sum(o['peak_pss_kib'] for o in run.get('orphans_seen', []) if 'ansible-playbook' in o['cmdline'])
 
 
 def fmt_s(x: float) -> str:
@@ -298,22 +318,23 @@ def evaluate_goals(agg, rtts: List[float], rtt_info: Dict[float, Dict], module_m
     goals.append((name, verdict(oks) if ev else 'n/a', '; '.join(ev)))
 
     # 5. one connection and one session per target, every workload touching targets.
-    name = 'exactly 1 SSH connection and 1 session per target (every velocity run)'
+    name = 'exactly 1 SSH connection and 1 session per target (every velocity and velocity-conn run)'
     oks, ev = [], []
     for (w, rtt, mode), a in sorted(agg.items()):
-        if mode != 'velocity' or w == 'floor-100':
+        if mode not in ('velocity', 'velocity-conn') or w == 'floor-100':
             continue
+        tag = '' if mode == 'velocity' else ' (conn-only)'
         if a['n_ok'] == 0:
             oks.append(False)
-            ev.append('%s@%g: failed' % (w, rtt))
+            ev.append('%s@%g%s: failed' % (w, rtt, tag))
             continue
         nh = len(WL[w].hosts)
         good = (a['ssh_connections']['min'] == a['ssh_connections']['max'] == nh
                 and a['ssh_sessions']['min'] == a['ssh_sessions']['max'] == nh)
         oks.append(good)
         if not good:
-            ev.append('%s@%g: %g–%g connections, %g–%g sessions for %d host(s)' % (
-                w, rtt, a['ssh_connections']['min'], a['ssh_connections']['max'],
+            ev.append('%s@%g%s: %g–%g connections, %g–%g sessions for %d host(s)' % (
+                w, rtt, tag, a['ssh_connections']['min'], a['ssh_connections']['max'],
                 a['ssh_sessions']['min'], a['ssh_sessions']['max'], nh))
     goals.append((name, verdict(oks) if oks else 'n/a', '; '.join(ev) or ('all %d groups exact' % len(oks))))
 
@@ -365,7 +386,72 @@ def evaluate_goals(agg, rtts: List[float], rtt_info: Dict[float, Dict], module_m
                     ev.append('%s@%g: velocity failed' % (w, rtt))
         goals.append((name, verdict(oks) if oks else 'n/a',
                       '; '.join(ev) or ('all %d comparisons ≥ 1.2×' % len(oks)) if oks else 'no upstream results'))
+
+    # 9. connection-only mode costs about what strategy mode costs.
+    name = ('connection-only mode (velocity-conn): time per task ≤ %.2f × strategy mode (velocity), '
+            'every workload and RTT' % CONN_ONLY_GOAL)
+    if 'velocity-conn' not in modes or 'velocity' not in modes:
+        goals.append((name, 'n/a', 'velocity-conn and velocity not both run'))
+    else:
+        oks, ev = [], []
+        for w in workloads:
+            if w == 'floor-100':
+                continue
+            for rtt in rtts:
+                if failed(w, rtt, 'velocity-conn'):
+                    oks.append(False)
+                    ev.append('%s@%g: velocity-conn failed' % (w, rtt))
+                    continue
+                r = ratio(agg, w, rtt, 'velocity-conn', 'velocity')
+                if r is not None:
+                    oks.append(r <= CONN_ONLY_GOAL)
+                    ev.append('%s@%g: %.3f×' % (w, rtt, r))
+        goals.append((name, verdict(oks) if oks else 'n/a', '; '.join(ev) or 'no results'))
     return goals
+
+
+def write_conn_section(L: List[str], agg, workloads: List[str], rtts: List[float]) -> None:
+    """Connection-only mode (velocity-conn) against strategy mode (velocity), same run."""
+    L.append('## Connection-only mode against strategy mode')
+    L.append('')
+    L.append('Medians. Per unit = wall ÷ units (task, item or play, see the workloads). CPU includes the '
+             'multiplexer and its ssh (re-parented to the bench, which is a child subreaper, and reaped by it). '
+             'Multiplexer PSS = peak PSS of the re-parented process with ansible-playbook\'s command line; tree PSS '
+             '= peak of the whole controller tree (it includes the multiplexer). Settle = seconds the multiplexer '
+             'took to end after ansible-playbook had exited (not in wall; strategy mode stops it at exit, '
+             'inside wall).')
+    L.append('')
+    L.append('| workload | RTT | strategy per unit | conn-only per unit | difference | conn-only ÷ strategy | '
+             'CPU s strategy / conn-only | multiplexer PSS strategy / conn-only | tree PSS strategy / conn-only | '
+             'conns / sessions strategy / conn-only | settle s strategy / conn-only |')
+    L.append('|---|---|---|---|---|---|---|---|---|---|---|')
+
+    def med(a: Dict, field: str, fmt: str, scale: float = 1.0) -> str:
+        return fmt % (a[field]['median'] * scale) if field in a else '—'
+
+    for w in workloads:
+        for rtt in rtts:
+            v, c = agg.get((w, rtt, 'velocity')), agg.get((w, rtt, 'velocity-conn'))
+            if not v or not c:
+                continue
+            if not v['n_ok'] or not c['n_ok']:
+                L.append('| %s | %g ms | %s | %s | | | | | | | |' % (
+                    w, rtt, 'failed' if not v['n_ok'] else '%.1f ms' % (v['per_unit_s'] * 1e3),
+                    'failed' if not c['n_ok'] else '%.1f ms' % (c['per_unit_s'] * 1e3)))
+                continue
+            r = ratio(agg, w, rtt, 'velocity-conn', 'velocity')
+            L.append('| %s | %g ms | %.1f ms | %.1f ms | %+.1f ms | %s%s | %s / %s | %s / %s | %s / %s | '
+                     '%g / %g, %g / %g | %s / %s |' % (
+                         w, rtt, v['per_unit_s'] * 1e3, c['per_unit_s'] * 1e3,
+                         (c['per_unit_s'] - v['per_unit_s']) * 1e3, fmt_ratio(r),
+                         '' if r is None or r <= CONN_ONLY_GOAL else ' (over %.2f×)' % CONN_ONLY_GOAL,
+                         fmt_s(v['cpu_s']['median']), fmt_s(c['cpu_s']['median']),
+                         med(v, 'mux_pss_kib', '%.0f MiB', 1 / 1024.0), med(c, 'mux_pss_kib', '%.0f MiB', 1 / 1024.0),
+                         med(v, 'peak_pss_kib', '%.0f MiB', 1 / 1024.0), med(c, 'peak_pss_kib', '%.0f MiB', 1 / 1024.0),
+                         v['ssh_connections']['median'], c['ssh_connections']['median'],
+                         v['ssh_sessions']['median'], c['ssh_sessions']['median'],
+                         med(v, 'settle_s', '%.2f'), med(c, 'settle_s', '%.2f')))
+    L.append('')
 
 
 def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info, modes: List[str],
@@ -396,25 +482,36 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
     L.append('')
     L.append('## Speed-up of velocity.mitogen (ratios of medians, same run)')
     L.append('')
-    others = [m for m in modes if m != 'velocity']
+    others = [m for m in modes if m not in ('velocity', 'velocity-conn')]
+    conn = 'velocity-conn' in modes
+    L.append('"velocity" is strategy mode; "conn-only ÷ strategy" is connection-only mode\'s time per task '
+             '(velocity-conn) relative to strategy mode\'s (above 1: connection-only mode is slower).')
+    L.append('')
     L.append('| workload | RTT | ' + ' | '.join('%s ÷ velocity' % m for m in others) +
-             ' | velocity CPU ÷ stock CPU |')
-    L.append('|---|---|' + '---|' * len(others) + '---|')
+             ' | velocity CPU ÷ stock CPU |' + (' conn-only ÷ strategy |' if conn else ''))
+    L.append('|---|---|' + '---|' * len(others) + '---|' + ('---|' if conn else ''))
     for w in workloads:
         for rtt in rtts:
             v = agg.get((w, rtt, 'velocity'))
             if v is None:
                 continue
+            c = agg.get((w, rtt, 'velocity-conn'))
+            conn_cell = (' %s |' % ('failed' if c and c['n_ok'] == 0 else
+                                    fmt_ratio(ratio(agg, w, rtt, 'velocity-conn', 'velocity')))) if conn else ''
             if v['n_ok'] == 0:
-                L.append('| %s | %g ms | ' % (w, rtt) + ' | '.join('**velocity FAILED**' for dummy in others) + ' | — |')
+                L.append('| %s | %g ms | ' % (w, rtt) + ' | '.join('**velocity FAILED**' for dummy in others) +
+                         ' | — |' + (' — |' if conn else ''))
                 continue
             cells = []
             for m in others:
                 a = agg.get((w, rtt, m))
                 cells.append('failed' if a and a['n_ok'] == 0 else fmt_ratio(ratio(agg, w, rtt, m, 'velocity')))
-            L.append('| %s | %g ms | %s | %s |' % (w, rtt, ' | '.join(cells),
-                                                   fmt_ratio(ratio(agg, w, rtt, 'velocity', 'stock', 'cpu_s'))))
+            L.append('| %s | %g ms | %s | %s |%s' % (w, rtt, ' | '.join(cells),
+                                                     fmt_ratio(ratio(agg, w, rtt, 'velocity', 'stock', 'cpu_s')),
+                                                     conn_cell))
     L.append('')
+    if conn and 'velocity' in modes:
+        write_conn_section(L, agg, workloads, rtts)
     tally = [v for dummy, v, dummy in goals]
     L.append('## Goals (fixed in advance; reported as measured)')
     L.append('')
@@ -465,7 +562,8 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
     L.append('## All results')
     L.append('')
     L.append('Wall and CPU: median (min–max) over the successful repetitions. CPU = user+sys of '
-             'ansible-playbook and every descendant (wait4 rusage, plus any process left alive after the run, '
+             'ansible-playbook and every descendant (wait4 rusage of ansible-playbook, plus that of every process '
+             're-parented to the bench — the multiplexer and its ssh — and of any process left alive after the run, '
              'killed and reaped). Memory = peak of the summed PSS of the controller process tree, sampled '
              'every 0.1 s. Bytes = through the proxies (up = to the target). Connections/sessions = '
              'from the sshd log.')
@@ -520,7 +618,7 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
     L.append('Processes still alive after ansible-playbook exited (killed and reaped by the bench; '
              'stock\'s are its ssh ControlPersist masters): ' +
              (', '.join('%s: %d' % kv for kv in sorted(by_mode.items())) or 'none') + '.')
-    ex = [(w, m, rtt, lst[0]) for w, m, rtt, lst in leftovers if m in ('velocity', 'upstream')][:5]
+    ex = [(w, m, rtt, lst[0]) for w, m, rtt, lst in leftovers if m in ('velocity', 'velocity-conn', 'upstream')][:5]
     for w, m, rtt, first in ex:
         L.append('- %s / %s / RTT %g: `%s`' % (w, m, rtt, first))
     L.append('')
@@ -553,6 +651,29 @@ def write_report(path: Path, meta: Dict, runs: List[Dict], agg, goals, rtt_info,
     L.append('CPU accounting check: in %d of %d successful runs the rusage total was below the CPU '
              'sampled from /proc during the run (it must not be; a shortfall means a process escaped '
              'accounting).' % (len(cpu_short), sum(1 for r in runs if r['ok'])))
+    checked = [r for r in runs if r['ok'] and 'cpu_rusage_children_s' in r]
+    if checked:
+        off = [r for r in checked if abs(r['cpu_rusage_children_s'] - r['cpu_s']) > 0.02 + 0.01 * r['cpu_s']]
+        L.append('Second check: the bench\'s own RUSAGE_CHILDREN grew by the run\'s CPU total in %d of %d runs '
+                 '(differs by more than 1 %% + 20 ms in %d).' % (len(checked) - len(off), len(checked), len(off)))
+    mux_modes = [m for m in modes if any(r['mode'] == m and r['ok'] and 'orphans_seen' in r for r in runs)]
+    if mux_modes:
+        L.append('')
+        L.append('Processes re-parented to the bench while the run was sampled (the multiplexer is double-forked: '
+                 'its parent is the bench, its command line that of ansible-playbook), and how long what ended by '
+                 'itself took after ansible-playbook exited (settle, not part of wall):')
+        L.append('')
+        for m in mux_modes:
+            rs = [r for r in runs if r['mode'] == m and r['ok'] and 'orphans_seen' in r]
+            mux = [mux_pss_kib(r) for r in rs]
+            seen = sum(1 for r in rs if any('ansible-playbook' in o['cmdline'] for o in r['orphans_seen']))
+            L.append('- %s: multiplexer seen in %d of %d runs%s; other re-parented processes seen: %d; '
+                     'settle median %.2f s (max %.2f s)' % (
+                         m, seen, len(rs), ', peak PSS median %.0f MiB' % (statistics.median(mux) / 1024)
+                         if seen else '',
+                         sum(1 for r in rs for o in r['orphans_seen'] if 'ansible-playbook' not in o['cmdline']),
+                         statistics.median(r.get('settle_s', 0) for r in rs),
+                         max(r.get('settle_s', 0) for r in rs)))
     L.append('')
     if meta.get('chart'):
         L.append('![seconds per task against RTT](%s)' % meta['chart'])
@@ -757,7 +878,7 @@ def finish(meta: Dict, runs: List[Dict], rtt_info: Dict[float, Dict], rtts: List
         log('%d run(s) FAILED (see the report):' % len(failed))
         for r in failed:
             log('   %s / %s / RTT %g / rep %d: %s' % (r['workload'], r['mode'], r['rtt_ms'], r['rep'], r['error']))
-    return 1 if any(r['mode'] == 'velocity' for r in failed) else 0
+    return 1 if any(r['mode'] in ('velocity', 'velocity-conn') for r in failed) else 0
 
 
 def report_only(path: Path, out_dir: Path, name: str) -> int:
