@@ -65,6 +65,25 @@ def preload_for_workers() -> None:
     get_module_decoder('legacy', Direction.MODULE_TO_CONTROLLER)
 
 
+def alias_option_definitions(plugin: t.Any) -> None:
+    """Make the plugin's option definitions findable by its FQCN as well.
+
+    The loader files a collection plugin's definitions under its Python module
+    name, but TaskExecutor looks them up by the connection variable's value (the
+    FQCN) to report ansible_host/port/user of a delegated task: stock ``ssh`` gets
+    them, so ours must too.
+    """
+    # Public: ConfigManager.has_configuration_definition, get_configuration_definitions and
+    # initialize_plugin_configuration_definitions; PluginLoader sets _load_name and ansible_name (2.19-2.22).
+    from ansible import constants as C
+    kind = 'connection'
+    fqcn = getattr(plugin, 'ansible_name', None)
+    if fqcn and fqcn != plugin._load_name and not C.config.has_configuration_definition(kind, fqcn):
+        defs = C.config.get_configuration_definitions(kind, plugin._load_name)
+        if defs:
+            C.config.initialize_plugin_configuration_definitions(kind, fqcn, defs)
+
+
 def in_worker() -> bool:
     """Whether this process is one of the controller's forked task workers."""
     # Public: WorkerProcess is a multiprocessing child of the controller (2.19-2.22).

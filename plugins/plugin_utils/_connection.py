@@ -87,6 +87,7 @@ class MitogenConnection(ConnectionBase):
         _hooks.install_in_worker()  # connection-only mode: this worker's actions run modules through us
         module = sys.modules[type(self).__module__]
         _fastload.remember(module.__name__, module.DOCUMENTATION)
+        _ansible_compat.alias_option_definitions(self)
         self._load_kwargs = {k: kwargs.get(k) for k in ('task_uuid', 'ansible_playbook_pid')}
         self._link: _link.Link | None = None
         self.become: BecomeProxy | None = None  # type: ignore[assignment]
