@@ -246,18 +246,14 @@ def _spawn(controller: Controller, path: str) -> int:
         warnings.simplefilter('ignore', DeprecationWarning)
         middle = os.fork()
         if middle == 0:  # pragma: no cover - runs in the child
-            status = 1
-            try:
+
+            def detach() -> None:
                 os.close(ready_r)
                 os.setsid()  # Ctrl-C reaches the controller, which stops us in order
                 if os.fork() == 0:
-                    _main(controller, path, ready_w)
-                status = 0
-            except BaseException:  # pylint: disable=broad-except
-                with contextlib.suppress(Exception):
-                    os.write(ready_w, ('ERR %s' % traceback.format_exc()).encode('utf-8', 'replace'))
-            finally:
-                os._exit(status)
+                    _child(lambda: _serve(controller, path, ready_w), ready_w)
+
+            _child(detach, ready_w)
     os.close(ready_w)
     try:
         _waitpid(middle)
@@ -291,10 +287,11 @@ def _read_ready(fd: int, timeout: float) -> bytes:
     return data
 
 
-def _main(controller: Controller, path: str, ready_fd: int) -> t.NoReturn:  # pragma: no cover - the child
+def _child(body: t.Callable[[], None], ready_fd: int) -> t.NoReturn:  # pragma: no cover - the child
+    """Run ``body`` in a forked child and end it; a failure goes to whoever waits on ``ready_fd``."""
     status = 1
     try:
-        _serve(controller, path, ready_fd)
+        body()
         status = 0
     except BaseException:  # pylint: disable=broad-except
         with contextlib.suppress(Exception):
