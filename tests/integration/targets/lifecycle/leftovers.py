@@ -91,7 +91,15 @@ def run(playbook: str, interrupt_after: float | None = None, mode: str = 'strate
         out = proc.communicate(timeout=120)[0]
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        out = proc.communicate()[0]
+        try:
+            out = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            # A process outside its group (a multiplexer in a session of its own) still holds
+            # its output open: stop reading rather than wait for ever (and hold the lock).
+            assert proc.stdout is not None
+            proc.stdout.close()
+            proc.wait()
+            out = '(its output was still held open by another process)'
         return -1, out + '\n(timed out)', proc.pid
     return proc.returncode, out, proc.pid
 
