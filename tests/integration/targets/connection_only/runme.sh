@@ -10,9 +10,11 @@ compare() { "$PY" ../setup_velocity/compare.py --mode connection "$@"; }
 for strategy in linear free host_pinned; do
   compare scenarios.yml --strategy "$strategy" --connections 3 --min-requests 60 "$@"
 done
-# The strategy targets' scenarios, with only the connection set.
+# The module_exec target's scenarios (every module type, facts), with only the connection set.
 compare ../module_exec/playbook.yml --connections 1 "$@"
-compare ../become_sudo/become.yml --connections 1 "$@"
+# Delegation, run_once, loops, local connections, reset_connection.
+compare ../task_flow/flow.yml "$@"
+compare ../task_flow/reset.yml --connections 2 "$@"
 # Every way a user sets the connection.
 for way in env cli inventory group_vars ansible_cfg; do
   compare plain.yml --way "$way" --connections 3 --min-requests 9 "$@"
