@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import shutil
 import statistics
@@ -337,7 +338,7 @@ def main(argv=None) -> int:
              'preload_ms': statistics.median(res['preload_s']) * 1e3 if res['preload_s'] else None,
              'phases': {}}
         for key, vals in phases.items():
-            vals = [v for v in vals if v == v]          # drop NaN (no previous worker)
+            vals = [v for v in vals if not math.isnan(v)]  # drop NaN (no previous worker)
             if vals:
                 m['phases'][key] = {'mean_ms': statistics.fmean(vals) * 1e3, 'median_ms': statistics.median(vals) * 1e3,
                                     'first_ms': vals[0] * 1e3}
