@@ -43,7 +43,9 @@ def main() -> None:
     n = len(workloads)
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.9 * rows), squeeze=False)
+    # Wide enough for the title and a one-row legend even with a single panel.
+    fig, axes = plt.subplots(rows, cols, figsize=(max(5.2 * cols, 11.0), 3.9 * rows + (0.8 if cols < 3 else 0)),
+                             squeeze=False)
     rtt_real = {float(k): v['via_proxy_ms'] for k, v in summary['rtt'].items()}
     for ax, w in zip(axes.flat, workloads):
         for mode in meta['modes']:
@@ -77,10 +79,10 @@ def main() -> None:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    fig.legend(handles, labels, loc='lower center', ncol=len(labels), fontsize='small')
+    fig.legend(handles, labels, loc='lower center', ncol=min(len(labels), 3), fontsize='small')
     fig.suptitle('velocity.mitogen benchmark (%s, ansible-core %s): seconds per task vs RTT'
                  % (meta['kind'], meta['ansible']))
-    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    fig.tight_layout(rect=(0, 0.05 + 0.05 * (math.ceil(len(labels) / 3) - 1), 1, 0.96))
     fig.savefig(out, dpi=110)
 
 
