@@ -17,6 +17,7 @@ file itself is compiled from source by every worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -157,7 +158,9 @@ def remember(module_name: str, documentation: str) -> None:
             return
 
 
+@functools.lru_cache(maxsize=None)
 def _defs_path(module_name: str, documentation: str) -> str:
+    """Computed once per process (prepare and remember both ask; forked workers inherit it)."""
     from ansible.release import __version__
     key = hashlib.sha256('\0'.join((__version__, sys.modules['ansible'].__file__ or '', module_name, documentation,
                                     _fragment_source())).encode('utf-8', 'surrogateescape')).hexdigest()[:32]
